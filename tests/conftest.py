@@ -1,0 +1,77 @@
+"""Session-wide fixtures: offline hub, the bundled MiniLM path, and a tiny random Qwen3 built locally."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    from reasonembed.embedder import default_model_path
+
+    return default_model_path()
+
+
+def build_tiny_decoder(out: Path, arch: str = "qwen3", hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """A randomly initialised Qwen3/Llama and a byte-level BPE tokenizer trained in ~0.1 s (no download)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+
+    corpus = [
+        "the derivative of a polynomial is found with the power rule",
+        "a binary search halves the interval at every step",
+        "newton's second law relates force, mass and acceleration",
+        "the pigeonhole principle bounds collisions in hashing",
+        "photosynthesis turns light energy into chemical energy in plants",
+        "dynamic programming stores answers to overlapping subproblems",
+    ] * 20
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>", "<|pad|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(corpus, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|pad|>")
+    torch.manual_seed(seed)
+    common = dict(
+        vocab_size=fast.vocab_size if hasattr(fast, "vocab_size") else len(fast),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+    )
+    if arch == "qwen3":
+        model = Qwen3ForCausalLM(Qwen3Config(head_dim=16, **common))
+    else:
+        model = LlamaForCausalLM(LlamaConfig(**common))
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(build_tiny_decoder(tmp_path_factory.mktemp("tiny-qwen3"), "qwen3"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reasonembed.embedder import Embedder
+from reasonembed.errors import ConfigError
+
+TEXTS = [
+    "The power rule gives the derivative of x^n.",
+    "Binary search runs in logarithmic time on a sorted array, because each comparison halves the range.",
+    "short",
+    "Photosynthesis converts light into chemical energy. " * 30,
+]
+
+
+@pytest.fixture(scope="module")
+def minilm(minilm_path):
+    return Embedder(minilm_path)
+
+
+@pytest.fixture(scope="module")
+def st_minilm(minilm_path):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(minilm_path, device="cpu")
+
+
+def test_minilm_matches_sentence_transformers(minilm, st_minilm):
+    ours = minilm.encode_documents(TEXTS, batch_size=2)
+    theirs = st_minilm.encode(TEXTS, batch_size=2, normalize_embeddings=True)
+    cos = (ours * theirs).sum(1)
+    assert cos.min() >= 0.9999
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert minilm.pooling == "mean" and minilm.max_doc_length == 256
+
+
+def test_bf16_close_to_fp32(minilm_path, minilm):
+    bf16 = Embedder(minilm_path, dtype="bf16")
+    cos = (bf16.encode_documents(TEXTS) * minilm.encode_documents(TEXTS)).sum(1)
+    assert cos.min() >= 0.999
+
+
+def test_batching_order_does_not_change_vectors(minilm):
+    one = minilm.encode_documents(TEXTS, batch_size=1)
+    many = minilm.encode_documents(TEXTS, batch_size=4)
+    assert np.abs(one - many).max() < 1e-4
+
+
+def test_query_instruction_format(minilm):
+    assert minilm.format_query("q") == "q"
+    assert minilm.format_query("q", "Find math") == "Instruct: Find math\nQuery: q"
+    assert minilm.query_prompt("Find math") == "Instruct: Find math\nQuery: "
+
+
+def test_fingerprint_tracks_settings_and_weights(minilm_path, minilm):
+    base = minilm.fingerprint
+    assert Embedder(minilm_path).fingerprint == base
+    assert Embedder(minilm_path, max_doc_length=128).fingerprint != base
+    assert Embedder(minilm_path, pooling="cls").fingerprint != base
+    assert Embedder(minilm_path, dtype="bf16").fingerprint != base
+    changed = Embedder(minilm_path)
+    with __import__("torch").no_grad():
+        next(changed.backbone.parameters()).add_(1e-3)
+    assert changed.fingerprint != base
+
+
+def test_bad_arguments_raise(minilm_path, tmp_path):
+    with pytest.raises(ConfigError, match="pooling"):
+        Embedder(minilm_path, pooling="max")
+    with pytest.raises(ConfigError, match="dtype"):
+        Embedder(minilm_path, dtype="int8")
+    with pytest.raises(ConfigError, match="not found"):
+        Embedder(str(tmp_path / "nope"))
+
+
+def test_decoder_left_pads_appends_eos_and_saves_for_sentence_transformers(tiny_qwen3_path, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    emb = Embedder(tiny_qwen3_path, instruction="Given a Math problem, retrieve relevant examples")
+    assert emb.pooling == "last_token"
+    batch = emb.tokenize(["a binary search", "the derivative of a polynomial is found"], max_length=64)
+    assert (batch["input_ids"][:, -1] == emb.tokenizer.eos_token_id).all()
+    assert batch["attention_mask"][0, 0] == 0  # left padding on the shorter text
+    queries = ["a binary search halves", "newton's second law relates force, mass and acceleration in plants"]
+    ours = emb.encode_queries(queries, batch_size=2)
+    out = emb.save(tmp_path / "saved")
+    st = SentenceTransformer(str(out), device="cpu")
+    assert st.tokenizer.padding_side == "left"
+    theirs = st.encode(queries, prompt_name="query", normalize_embeddings=True, batch_size=2)
+    assert (ours * theirs).sum(1).min() >= 0.9999
+    again = Embedder(out)
+    assert again.pooling == "last_token" and again.instruction == emb.instruction
+    assert np.allclose(again.encode_queries(queries), ours, atol=1e-5)
+    # truncation keeps the EOS as the last token
+    long = emb.tokenize(["a binary search " * 100], max_length=16)
+    assert long["input_ids"].shape[1] == 16 and long["input_ids"][0, -1] == emb.tokenizer.eos_token_id
