@@ -23,11 +23,19 @@ def minilm_path() -> str:
     return default_model_path()
 
 
-def build_tiny_decoder(out: Path, arch: str = "qwen3", hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_decoder(
+    out: Path, arch: str = "qwen3", hidden: int = 64, layers: int = 2, seed: int = 0
+) -> Path:
     """A randomly initialised Qwen3/Llama and a byte-level BPE tokenizer trained in ~0.1 s (no download)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+    from transformers import (
+        LlamaConfig,
+        LlamaForCausalLM,
+        PreTrainedTokenizerFast,
+        Qwen3Config,
+        Qwen3ForCausalLM,
+    )
 
     corpus = [
         "the derivative of a polynomial is found with the power rule",
@@ -41,7 +49,9 @@ def build_tiny_decoder(out: Path, arch: str = "qwen3", hidden: int = 64, layers:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<|endoftext|>", "<|pad|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=400,
+        special_tokens=["<|endoftext|>", "<|pad|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(corpus, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|pad|>")

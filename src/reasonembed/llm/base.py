@@ -110,17 +110,27 @@ class LLMAccounting:
 
     @property
     def cost(self) -> float:
-        return (self.prompt_tokens * self.price_per_1k_prompt + self.completion_tokens * self.price_per_1k_completion) / 1000
+        return (
+            self.prompt_tokens * self.price_per_1k_prompt
+            + self.completion_tokens * self.price_per_1k_completion
+        ) / 1000
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "calls": self.calls, "ok": self.ok, "failed": self.failed, "retries": self.retries,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost": round(self.cost, 6), "errors": dict(self.errors),
+                "calls": self.calls,
+                "ok": self.ok,
+                "failed": self.failed,
+                "retries": self.retries,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "cost": round(self.cost, 6),
+                "errors": dict(self.errors),
             }
 
-    def dump(self, path: str | Path, stage: str, model: str, wall_s: float, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    def dump(
+        self, path: str | Path, stage: str, model: str, wall_s: float, since: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Append this stage run's counters (minus `since`, an earlier snapshot) to a JSONL file."""
         now = self.snapshot()
         delta = dict(now)
@@ -149,7 +159,9 @@ class LLM:
         """Run every request; yield `(request, result)` as each finishes (completion order)."""
         raise NotImplementedError
 
-    def chat(self, messages: list[dict[str, str]], sampling: SamplingParams | None = None, seed: int | None = None) -> ChatResult:
+    def chat(
+        self, messages: list[dict[str, str]], sampling: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
         request = ChatRequest(key=0, messages=messages, sampling=sampling or SamplingParams(), seed=seed)
         for _, result in self.map([request]):
             return result

@@ -72,7 +72,12 @@ def parse_completion(body: Any) -> tuple[str, int, int, str | None]:
     if not isinstance(content, str):
         raise _Retryable("malformed: message content is not a string")
     usage = body.get("usage") or {}
-    return content, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), choice.get("finish_reason")
+    return (
+        content,
+        int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0),
+        choice.get("finish_reason"),
+    )
 
 
 class OpenAIChatClient(LLM):
@@ -117,7 +122,9 @@ class OpenAIChatClient(LLM):
 
     async def _attempt(self, http: httpx.AsyncClient, endpoint: str, payload: dict[str, Any]) -> ChatResult:
         try:
-            response = await http.post(f"{endpoint}/chat/completions", content=json.dumps(payload), headers=self._headers)
+            response = await http.post(
+                f"{endpoint}/chat/completions", content=json.dumps(payload), headers=self._headers
+            )
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timeout: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
@@ -133,7 +140,9 @@ class OpenAIChatClient(LLM):
         content, p_tok, c_tok, finish = parse_completion(body)
         return ChatResult(strip_think(content), content, p_tok, c_tok, finish, endpoint=endpoint)
 
-    async def _run_one(self, http: httpx.AsyncClient, request: ChatRequest, inflight: dict[str, int]) -> ChatResult:
+    async def _run_one(
+        self, http: httpx.AsyncClient, request: ChatRequest, inflight: dict[str, int]
+    ) -> ChatResult:
         payload = self._payload(request)
         start = time.perf_counter()
         last_error = "error: no attempt"
@@ -169,7 +178,9 @@ class OpenAIChatClient(LLM):
         return best[0] if len(best) == 1 else self._rng.choice(best)
 
     # -- many requests -------------------------------------------------------------------------
-    async def _run_all(self, requests: Iterable[ChatRequest], out: queue.Queue, stop: threading.Event) -> None:
+    async def _run_all(
+        self, requests: Iterable[ChatRequest], out: queue.Queue, stop: threading.Event
+    ) -> None:
         iterator = iter(requests)
         inflight = {e: 0 for e in self.endpoints}
         n = self.config.max_concurrency

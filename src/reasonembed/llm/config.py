@@ -9,7 +9,8 @@ from typing import Literal
 @dataclass
 class LLMConfig:
     backend: Literal["openai", "local"] = field(
-        default="local", metadata={"help": "'openai': any OpenAI-compatible chat endpoint; 'local': HF causal LM in process."}
+        default="local",
+        metadata={"help": "'openai': any OpenAI-compatible chat endpoint; 'local': HF causal LM in process."},
     )
     model: str = field(default="", metadata={"help": "Model name sent to the endpoint (openai backend)."})
     base_urls: list[str] = field(
@@ -17,26 +18,45 @@ class LLMConfig:
         metadata={"help": "One or more OpenAI-compatible base URLs (…/v1); requests are spread over them."},
     )
     api_key_env: str = field(
-        default="OPENAI_API_KEY", metadata={"help": "Name of the environment variable holding the API key (unset: no auth)."}
+        default="OPENAI_API_KEY",
+        metadata={"help": "Name of the environment variable holding the API key (unset: no auth)."},
     )
-    max_concurrency: int = field(default=64, metadata={"help": "Requests in flight at once, over all endpoints."})
+    max_concurrency: int = field(
+        default=64, metadata={"help": "Requests in flight at once, over all endpoints."}
+    )
     timeout_s: float = field(default=300.0, metadata={"help": "Per-request timeout in seconds."})
-    max_retries: int = field(default=6, metadata={"help": "Retries on 429/5xx/timeouts/malformed replies before giving up."})
-    backoff_base_s: float = field(default=1.0, metadata={"help": "First backoff delay; doubles per retry, with jitter."})
+    max_retries: int = field(
+        default=6, metadata={"help": "Retries on 429/5xx/timeouts/malformed replies before giving up."}
+    )
+    backoff_base_s: float = field(
+        default=1.0, metadata={"help": "First backoff delay; doubles per retry, with jitter."}
+    )
     backoff_max_s: float = field(default=60.0, metadata={"help": "Cap on one backoff delay."})
-    price_per_1k_prompt: float = field(default=0.0, metadata={"help": "Cost accounting: price per 1,000 prompt tokens."})
-    price_per_1k_completion: float = field(default=0.0, metadata={"help": "Cost accounting: price per 1,000 completion tokens."})
-    send_top_k: bool = field(default=True, metadata={"help": "Send top_k (vLLM/SGLang accept it; OpenAI's API does not)."})
+    price_per_1k_prompt: float = field(
+        default=0.0, metadata={"help": "Cost accounting: price per 1,000 prompt tokens."}
+    )
+    price_per_1k_completion: float = field(
+        default=0.0, metadata={"help": "Cost accounting: price per 1,000 completion tokens."}
+    )
+    send_top_k: bool = field(
+        default=True, metadata={"help": "Send top_k (vLLM/SGLang accept it; OpenAI's API does not)."}
+    )
     # local backend
     local_model: str | None = field(
         default=None,
-        metadata={"help": "Local backend: HF model dir, or a .gguf file; None = bundled SmolLM2-135M-Instruct GGUF."},
+        metadata={
+            "help": "Local backend: HF model dir, or a .gguf file; None = bundled SmolLM2-135M-Instruct GGUF."
+        },
     )
     local_cache_dir: str | None = field(
         default="~/.cache/reasonembed/llm",
         metadata={"help": "Where a dequantised plain-HF copy of a GGUF model is cached (None: never cache)."},
     )
-    batch_size: int = field(default=8, metadata={"help": "Local backend: prompts generated together (left padding)."})
+    batch_size: int = field(
+        default=8, metadata={"help": "Local backend: prompts generated together (left padding)."}
+    )
     dtype: Literal["fp32", "bf16"] = field(default="fp32", metadata={"help": "Local backend weights dtype."})
     device: str = field(default="cpu", metadata={"help": "Local backend torch device."})
-    max_prompt_tokens: int = field(default=4096, metadata={"help": "Local backend: longer prompts are cut (left side kept)."})
+    max_prompt_tokens: int = field(
+        default=4096, metadata={"help": "Local backend: longer prompts are cut (left side kept)."}
+    )

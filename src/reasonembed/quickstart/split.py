@@ -138,8 +138,12 @@ def split_by_theorem(
             doc_part[doc_id] = "eval" if _hash_fraction(seed, doc_id) < eval_fraction else "train"
             distractors[doc_part[doc_id]] += 1
 
-    summary = SplitSummary(seed=seed, eval_fraction=eval_fraction, distractors=distractors,
-                           source_sha256=_file_sha256(docs_path, ex_path))
+    summary = SplitSummary(
+        seed=seed,
+        eval_fraction=eval_fraction,
+        distractors=distractors,
+        source_sha256=_file_sha256(docs_path, ex_path),
+    )
     for part in PARTS:
         part_docs = [d for d, i in zip(documents, doc_ids, strict=True) if doc_part[i] == part]
         part_ids = {str(d["id"]) for d in part_docs}

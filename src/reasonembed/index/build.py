@@ -1,0 +1,261 @@
+"""Encode a corpus into an index directory: resumable, appendable, and tied to its model.
+
+`build_index` is the whole of `reasonembed index`:
+
+1. open (or create) the index directory and refuse it if it was built with another model
+   (`Embedder.fingerprint` in the manifest);
+2. read the corpus (JSONL or parquet `Document` records; a bad or duplicate id is a `RecordError`
+   naming file, line and field) and keep the documents the index does not hold yet — this one rule
+   is both "resume after a crash" and "add documents to an existing index";
+3. encode them in shards of `shard_size` under a progress bar, each shard written atomically
+   (store.py), so a kill loses at most the shard in flight;
+4. (re)build the FAISS index over all vectors — exact flat, or IVF/HNSW with the recall@10 of the
+   approximate index against exact measured and stored;
+5. write the manifest: model, fingerprint, pooling, dims, count, query instruction and template,
+   ANN parameters, optional BM25 side index, provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reasonembed.errors import ConfigError, RecordError
+from reasonembed.index import ann
+from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
+from reasonembed.io import iter_table
+from reasonembed.records import Document, validate_record
+
+logger = logging.getLogger(__name__)
+
+# Constructor arguments of Embedder that change vectors or query text; stored so the index can
+# re-create the exact embedder it was built with (`embedder_from_manifest`).
+EMBEDDER_KEYS = (
+    "pooling",
+    "normalize",
+    "dtype",
+    "max_query_length",
+    "max_doc_length",
+    "query_template",
+    "revision",
+)
+
+
+@dataclass
+class BuildReport:
+    """What one `build_index` call did (printed by the CLI, returned to Python callers)."""
+
+    root: str
+    added: int
+    skipped_existing: int
+    count: int
+    kind: str
+    seconds: float
+    recall_at_10: float | None = None
+    ann_params: dict[str, Any] = field(default_factory=dict)
+
+
+def read_corpus(path: str | Path) -> list[tuple[str, str]]:
+    """(id, text) for every document; empty text, missing fields and duplicate ids raise RecordError."""
+    seen: dict[str, int] = {}
+    docs: list[tuple[str, str]] = []
+    for line, record in iter_table(path):
+        doc = validate_record(record, Document, path, line)
+        if not doc.id.strip():
+            raise RecordError(path, line, "id", "empty document id")
+        if not doc.text.strip():
+            raise RecordError(path, line, "text", f"document {doc.id!r} has empty text")
+        if doc.id in seen:
+            raise RecordError(
+                path, line, "id", f"duplicate document id {doc.id!r} (first seen on line {seen[doc.id]})"
+            )
+        seen[doc.id] = line
+        docs.append((doc.id, doc.text))
+    if not docs:
+        raise RecordError(path, None, None, "the corpus holds no documents")
+    return docs
+
+
+def embedder_settings(embedder: Any) -> dict[str, Any]:
+    info = embedder.describe()
+    return {key: info.get(key) for key in EMBEDDER_KEYS}
+
+
+def embedder_from_manifest(
+    manifest: dict[str, Any], model: str | None = None, device: str | None = None
+) -> Any:
+    """The Embedder an index was built with (or `model` with the same settings, to be checked)."""
+    from reasonembed.embedder import Embedder
+
+    settings = dict(manifest.get("embedder", {}))
+    return Embedder(model or manifest["model"], device=device, **settings)
+
+
+def build_index(
+    corpus: str | Path,
+    out: str | Path,
+    embedder: Any,
+    *,
+    kind: str | None = None,
+    ann_params: ann.AnnParams | None = None,
+    instruction: str | None = None,
+    bm25: bool = False,
+    shard_size: int = 2048,
+    batch_size: int | None = None,
+    recall_sample: int = 500,
+    show_progress: bool = True,
+) -> BuildReport:
+    """Add every document of `corpus` that `out` does not hold yet, then rebuild the search index."""
+    started = time.perf_counter()
+    if shard_size < 1:
+        raise ConfigError(f"shard_size must be >= 1, got {shard_size}")
+    root = Path(out)
+    fingerprint = embedder.fingerprint
+    store = _open_or_create(root, embedder, fingerprint, instruction)
+    params = _choose_params(store.manifest.get("ann"), kind, ann_params)
+
+    docs = read_corpus(corpus)
+    store.remove_orphans()
+    existing = set(store.read_ids())
+    todo = [(docid, text) for docid, text in docs if docid not in existing]
+    skipped = len(docs) - len(todo)
+    if skipped:
+        logger.info(
+            "%s: %d of %d documents already indexed, %d to encode", root, skipped, len(docs), len(todo)
+        )
+    store.write_manifest(status="building", bm25=_bm25_entry(bm25, store.manifest))
+
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(todo), desc="index", unit="doc", disable=not show_progress) as bar:
+        for start in range(0, len(todo), shard_size):
+            chunk = todo[start : start + shard_size]
+            vectors = embedder.encode_documents([t for _, t in chunk], batch_size=batch_size)
+            store.write_shard(store.next_shard_name(), [i for i, _ in chunk], [t for _, t in chunk], vectors)
+            bar.update(len(chunk))
+
+    shards = store.complete_shards()
+    vectors = store.read_vectors(shards)
+    recall, resolved = _write_ann(store, vectors, params, recall_sample)
+    count = int(vectors.shape[0])
+    store.write_manifest(
+        status="complete",
+        count=count,
+        dim=int(vectors.shape[1]) if count else embedder.dim,
+        shards=[{"name": s.name, "count": s.count} for s in shards],
+        ann={**resolved.to_dict(), "recall_at_10": recall, "recall_sample": min(recall_sample, count)},
+        updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    report = BuildReport(
+        root=str(root),
+        added=len(todo),
+        skipped_existing=skipped,
+        count=count,
+        kind=resolved.kind,
+        seconds=time.perf_counter() - started,
+        recall_at_10=recall,
+        ann_params=resolved.to_dict(),
+    )
+    logger.info(
+        "index %s: %d documents (+%d), kind %s, recall@10 %s", root, count, len(todo), resolved.kind, recall
+    )
+    return report
+
+
+def _open_or_create(root: Path, embedder: Any, fingerprint: str, instruction: str | None) -> IndexStore:
+    if (root / "manifest.json").exists():
+        store = IndexStore.open(root, must_be_complete=False)
+        store.check_fingerprint(fingerprint, embedder.model_name_or_path)
+        if instruction is not None and instruction != store.manifest.get("instruction"):
+            store.write_manifest(instruction=instruction)
+        return store
+    if root.exists() and any(root.iterdir()):
+        raise IndexStoreError(f"{root}: exists, is not empty and is not an index; choose another --out")
+    from reasonembed.config import provenance_stamp
+
+    store = IndexStore(root=root)
+    info = embedder.describe()
+    store.write_manifest(
+        status="building",
+        model=embedder.model_name_or_path,
+        fingerprint=fingerprint,
+        embedder=embedder_settings(embedder),
+        pooling=info["pooling"],
+        dim=embedder.dim,
+        count=0,
+        instruction=instruction if instruction is not None else (embedder.instruction or ""),
+        query_template=embedder.query_template,
+        document_instruction=None,  # documents are encoded raw (DESIGN.md)
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        provenance=provenance_stamp(),
+    )
+    return store
+
+
+def _choose_params(
+    previous: dict[str, Any] | None, kind: str | None, given: ann.AnnParams | None
+) -> ann.AnnParams:
+    """Explicit parameters win; otherwise an existing index keeps its kind and settings; else flat."""
+    if given is not None:
+        return (
+            given
+            if kind is None or given.kind == kind
+            else ann.AnnParams(**{**given.to_dict(), "kind": kind})
+        )
+    if previous and (kind is None or kind == previous.get("kind")):
+        fields = ann.AnnParams.__dataclass_fields__
+        return ann.AnnParams(**{key: value for key, value in previous.items() if key in fields})
+    return ann.AnnParams(kind=kind or "flat")
+
+
+def _bm25_entry(requested: bool, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """BM25 is built from the stored texts at load time; once asked for, it stays on."""
+    if requested or manifest.get("bm25"):
+        return {"variant": "okapi", "tokens": "lower-cased \\w+", "built_from": "shards/*.jsonl"}
+    return None
+
+
+def _write_ann(
+    store: IndexStore, vectors: np.ndarray, params: ann.AnnParams, recall_sample: int
+) -> tuple[float | None, ann.AnnParams]:
+    """Flat needs no file (rebuilt from the shards on load); IVF/HNSW are trained, measured and saved."""
+    import faiss
+
+    resolved = params.resolved(vectors.shape[0])
+    path = store.root / FAISS_FILE
+    if resolved.kind == "flat":
+        if path.exists():
+            path.unlink()
+        return None, resolved
+    index = _extend_existing(store, vectors, resolved)
+    if index is None:
+        index = ann.build_ann(vectors, resolved)
+    ann.configure(index, resolved)
+    recall = ann.recall_at_k(index, vectors, k=10, sample=recall_sample)
+    tmp = path.with_name(path.name + ".tmp")
+    faiss.write_index(index, str(tmp))
+    os.replace(tmp, path)
+    return recall, resolved
+
+
+def _extend_existing(store: IndexStore, vectors: np.ndarray, params: ann.AnnParams) -> Any | None:
+    """Reuse a trained IVF/HNSW index of the same kind and parameters: add only the new rows."""
+    import faiss
+
+    path = store.root / FAISS_FILE
+    previous = store.manifest.get("ann") or {}
+    same = all(previous.get(key) == value for key, value in params.to_dict().items() if key != "nprobe")
+    if not path.exists() or not same:
+        return None
+    index = faiss.read_index(str(path))
+    if index.ntotal > vectors.shape[0] or index.d != vectors.shape[1]:
+        return None
+    if index.ntotal < vectors.shape[0]:
+        index.add(vectors[index.ntotal :])
+    return index
