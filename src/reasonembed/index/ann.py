@@ -25,7 +25,7 @@ class AnnParams:
 
     kind: str = "flat"
     nlist: int = 0  # IVF cells; default ~4*sqrt(n), at most n/39 so every centroid gets training points
-    nprobe: int = 0  # IVF cells visited per query; default nlist/8 (at least 1)
+    nprobe: int = 0  # IVF cells visited per query; default max(8, nlist/8), at most nlist
     hnsw_m: int = 32  # HNSW graph degree
     ef_construction: int = 200
     ef_search: int = 128
@@ -42,7 +42,7 @@ class AnnParams:
                 out.nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39))
             out.nlist = max(1, min(out.nlist, n))
             if out.nprobe <= 0:
-                out.nprobe = max(1, out.nlist // 8)
+                out.nprobe = max(8, out.nlist // 8)
             out.nprobe = min(out.nprobe, out.nlist)
         return out
 

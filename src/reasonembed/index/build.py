@@ -83,8 +83,9 @@ def read_corpus(path: str | Path) -> list[tuple[str, str]]:
 
 
 def embedder_settings(embedder: Any) -> dict[str, Any]:
-    info = embedder.describe()
-    return {key: info.get(key) for key in EMBEDDER_KEYS}
+    """The constructor settings in EMBEDDER_KEYS, read from attributes (describe() would re-hash the weights)."""
+    attrs = {"dtype": "dtype_name"}
+    return {key: getattr(embedder, attrs.get(key, key), None) for key in EMBEDDER_KEYS}
 
 
 def embedder_from_manifest(
@@ -105,7 +106,7 @@ def build_index(
     kind: str | None = None,
     ann_params: ann.AnnParams | None = None,
     instruction: str | None = None,
-    bm25: bool = False,
+    bm25: bool | str = False,
     shard_size: int = 2048,
     batch_size: int | None = None,
     recall_sample: int = 500,
@@ -171,7 +172,7 @@ def build_index(
 def _open_or_create(root: Path, embedder: Any, fingerprint: str, instruction: str | None) -> IndexStore:
     if (root / "manifest.json").exists():
         store = IndexStore.open(root, must_be_complete=False)
-        store.check_fingerprint(fingerprint, embedder.model_name_or_path)
+        store.check_fingerprint(fingerprint, embedder.model_name_or_path, embedder_settings(embedder))
         if instruction is not None and instruction != store.manifest.get("instruction"):
             store.write_manifest(instruction=instruction)
         return store
@@ -180,13 +181,12 @@ def _open_or_create(root: Path, embedder: Any, fingerprint: str, instruction: st
     from reasonembed.config import provenance_stamp
 
     store = IndexStore(root=root)
-    info = embedder.describe()
     store.write_manifest(
         status="building",
         model=embedder.model_name_or_path,
         fingerprint=fingerprint,
         embedder=embedder_settings(embedder),
-        pooling=info["pooling"],
+        pooling=embedder.pooling,
         dim=embedder.dim,
         count=0,
         instruction=instruction if instruction is not None else (embedder.instruction or ""),
@@ -214,11 +214,18 @@ def _choose_params(
     return ann.AnnParams(kind=kind or "flat")
 
 
-def _bm25_entry(requested: bool, manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """BM25 is built from the stored texts at load time; once asked for, it stays on."""
-    if requested or manifest.get("bm25"):
-        return {"variant": "okapi", "tokens": "lower-cased \\w+", "built_from": "shards/*.jsonl"}
-    return None
+def _bm25_entry(requested: bool | str, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """BM25 is rebuilt from the stored texts at load time (seconds); once asked for, it stays on.
+
+    `requested` is True (classic Okapi), a variant name of retrieval/bm25.py, or False.
+    """
+    previous = manifest.get("bm25")
+    if not requested:
+        return previous
+    variant = requested if isinstance(requested, str) else (previous or {}).get("variant", "classic")
+    if variant not in ("classic", "bm25q"):
+        raise ConfigError(f"BM25 variant {variant!r} is not one of classic, bm25q")
+    return {"variant": variant, "built_from": "shards/*.jsonl"}
 
 
 def _write_ann(

@@ -84,15 +84,19 @@ class IndexStore:
         return self.root / SHARDS
 
     # ----------------------------------------------------------------- checks
-    def check_fingerprint(self, fingerprint: str, model: str | None = None) -> None:
+    def check_fingerprint(self, fingerprint: str, model: str | None = None, settings: dict[str, Any] | None = None) -> None:
         """Refuse to use vectors made by a different model (or pooling, dtype, max length...)."""
         expected = self.manifest.get("fingerprint")
-        if expected != fingerprint:
-            raise IndexMismatchError(
-                f"{self.root}: index was built with model {self.manifest.get('model')!r} "
-                f"(fingerprint {expected}), but the model given is {model!r} (fingerprint {fingerprint}); "
-                "query it with the model it was built with, or build a new index"
-            )
+        if expected == fingerprint:
+            return
+        built = self.manifest.get("embedder") or {}
+        diffs = [f"{k} {built[k]!r} vs {v!r}" for k, v in (settings or {}).items() if k in built and built[k] != v]
+        why = f"; settings differ: {', '.join(diffs)}" if diffs else ""
+        raise IndexMismatchError(
+            f"{self.root}: index was built with model {self.manifest.get('model')!r} "
+            f"(fingerprint {expected}), but the model given is {model!r} (fingerprint {fingerprint}){why}; "
+            "query it with the model it was built with, or build a new index"
+        )
 
     # ----------------------------------------------------------------- shards
     def complete_shards(self) -> list[Shard]:

@@ -1,0 +1,65 @@
+"""`reasonembed serve`: the HTTP API and search page over an index (FastAPI + uvicorn).
+
+    reasonembed serve --index idx                          # http://127.0.0.1:8000/
+    REASONEMBED_API_KEY=secret reasonembed serve --index idx --host 0.0.0.0 --port 8080
+    reasonembed serve --model runs/model                   # /v1/embeddings only, no index
+
+The API key, when the environment variable (default REASONEMBED_API_KEY) is set, is required as
+`Authorization: Bearer <key>` on /v1/* and /search. The app lives in `reasonembed.serve.app`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+
+def serve_command(
+    index: Path = typer.Option(None, "--index", "-i", help="Index directory (omit to serve embeddings only)."),
+    model: str = typer.Option(None, "--model", "-m", help="Model directory (default: the index's; bundled MiniLM without index)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Bind address."),
+    port: int = typer.Option(8000, "--port", help="Port."),
+    hybrid: bool = typer.Option(False, "--hybrid", help="Offer BM25 fusion and make it the default for /search."),
+    fusion: str = typer.Option("rrf", "--fusion", help="rrf | score."),
+    api_key_env: str = typer.Option("REASONEMBED_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
+    model_name: str = typer.Option(None, "--model-name", help="Model id clients send (default: the model directory's name)."),
+    max_inputs: int = typer.Option(256, "--max-inputs", help="Most strings per /v1/embeddings request."),
+    max_input_chars: int = typer.Option(20000, "--max-input-chars", help="Most characters per input or query."),
+    max_body_bytes: int = typer.Option(4 * 1024 * 1024, "--max-body-bytes", help="Largest request body."),
+    max_k: int = typer.Option(100, "--max-k", help="Most results per /search request."),
+    device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
+) -> None:
+    """Serve /v1/embeddings (OpenAI format), /search, /healthz and a search page."""
+    import uvicorn
+
+    from reasonembed.commands.index import model_argument
+    from reasonembed.embedder import Embedder
+    from reasonembed.index.build import embedder_from_manifest
+    from reasonembed.index.searcher import IndexSearcher, bm25_searcher, load_index
+    from reasonembed.serve import ServeLimits, create_app
+
+    searcher = bm25 = None
+    if index is not None:
+        loaded = load_index(index)
+        embedder = embedder_from_manifest(loaded.manifest, model=model, device=device)
+        searcher = IndexSearcher(loaded, embedder)
+        bm25_info = loaded.manifest.get("bm25")
+        if bm25_info or hybrid:
+            bm25 = bm25_searcher(loaded.ids, loaded.texts, (bm25_info or {}).get("variant", "classic"))
+    else:
+        embedder = Embedder(model_argument(model), device=device)
+    limits = ServeLimits(max_inputs=max_inputs, max_input_chars=max_input_chars, max_body_bytes=max_body_bytes, max_k=max_k)
+    api_key = os.environ.get(api_key_env) or None
+    app = create_app(
+        embedder, searcher, bm25=bm25, hybrid_default=hybrid, fusion=fusion, api_key=api_key, limits=limits,
+        model_name=model_name,
+    )
+    typer.echo(f"serving {'index ' + str(index) if index else 'embeddings'} on http://{host}:{port}/ "
+               f"(API key {'required' if api_key else 'off'})")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

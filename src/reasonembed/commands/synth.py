@@ -1,0 +1,98 @@
+"""`reasonembed synth`: the ReMixer stages on the command line.
+
+    reasonembed synth run      --config configs/synth.yaml corpus=docs.jsonl run_dir=runs/x
+    reasonembed synth clean    --config configs/synth.yaml [key=value ...] [--corpus PATH] [--out PATH]
+    reasonembed synth generate|mine|judge|reason|assemble --config ... [key=value ...] [--in PATH] [--out PATH]
+    reasonembed synth stats    --config ... [run_dir=...]
+
+Every stage resumes: re-running it skips what its output already holds. Overrides are dotted
+`key=value` pairs (e.g. `llm.backend=openai llm.model=qwen mine.top_k=5`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+# which explicit path options a stage accepts: --in maps to this keyword of the stage function
+_IN_ARG = {"clean": "corpus", "generate": "corpus", "mine": "queries", "judge": "candidates", "reason": "queries", "assemble": None}
+
+synth_app = typer.Typer(help="ReMixer data synthesis: clean | generate | mine | judge | reason | assemble | run | stats.",
+                        no_args_is_help=True)
+
+CONFIG_OPT = typer.Option(None, "--config", "-c", help="Synth YAML config (see configs/synth.yaml).")
+OVERRIDES_ARG = typer.Argument(None, help="Config overrides as dotted key=value pairs.")
+
+
+def _config(config: Path | None, overrides: list[str] | None):
+    from reasonembed.config import load_config
+    from reasonembed.remixer.config import SynthConfig
+
+    return load_config(SynthConfig, config, overrides or [])
+
+
+def _run_one(stage: str, config: Path | None, overrides: list[str] | None, inp: Path | None, out: Path | None) -> None:
+    from reasonembed.remixer.pipeline import describe_result, run_stage, stage_llm
+
+    cfg = _config(config, overrides)
+    kw: dict[str, object] = {"out": out}
+    if inp is not None:
+        if _IN_ARG[stage] is None:
+            raise typer.BadParameter(f"'{stage}' reads everything from run_dir; it takes no --in")
+        kw[_IN_ARG[stage]] = inp
+    llm = stage_llm(stage, cfg, None)
+    try:
+        typer.echo(describe_result(run_stage(stage, cfg, llm=llm, paths_in=kw)))
+    finally:
+        if llm is not None:
+            llm.close()
+
+
+def _make_stage_command(stage: str, help_text: str) -> None:
+    def command(
+        overrides: list[str] = OVERRIDES_ARG,
+        config: Path = CONFIG_OPT,
+        inp: Path = typer.Option(None, "--in", help=f"Input file (default: run_dir layout){'' if _IN_ARG[stage] else ' — not used'}."),
+        out: Path = typer.Option(None, "--out", help="Output file (default: run_dir layout)."),
+    ) -> None:
+        _run_one(stage, config, overrides, inp, out)
+
+    command.__doc__ = help_text
+    synth_app.command(stage)(command)
+
+
+for _stage, _help in [
+    ("clean", "Length bounds, exact/near-duplicate removal, decontamination, optional LLM domain filter."),
+    ("generate", "One conditioned query per sampled source document."),
+    ("mine", "Top-k same-domain candidates per query with an embedder (source document removed)."),
+    ("judge", "LLM relevance score 1-5 for every (query, candidate) pair."),
+    ("reason", "Reasoning-augmented queries q' for Redapter."),
+    ("assemble", "Positives (>=3) and hard negatives (1-2) into training samples."),
+]:
+    _make_stage_command(_stage, _help)
+
+
+@synth_app.command("run")
+def run(overrides: list[str] = OVERRIDES_ARG, config: Path = CONFIG_OPT) -> None:
+    """Run every stage in order (each resumes), then write stats."""
+    from reasonembed.remixer.pipeline import describe_result, run_pipeline
+
+    cfg = _config(config, overrides)
+    for result in run_pipeline(cfg).values():
+        typer.echo(describe_result(result))
+    stats(overrides, config)
+
+
+@synth_app.command("stats")
+def stats(overrides: list[str] = OVERRIDES_ARG, config: Path = CONFIG_OPT) -> None:
+    """Per-stage counts, judge-score histogram (also PNG), pos/neg per query, LLM calls/tokens/failures/retries."""
+    from reasonembed.remixer.stats import compute_stats
+
+    result = compute_stats(_config(config, overrides))
+    typer.echo(json.dumps(result, indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(synth_app, name="synth")

@@ -1,0 +1,150 @@
+"""Write the quickstart's `report.md`: what each stage produced, how good the judge was, and scores.
+
+Why a separate module: the report is the product of the quickstart — a newcomer reads it to learn
+whether synthesis, judging and training helped. It must keep three things apart that are easy to
+blur: queries of theorems the model never saw (the eval part), queries of the corpus it trained on
+(the train part), and another domain (EntailmentBank). Each "improved / did not" sentence comes
+from a paired bootstrap over the queries (the difference to the base model, 95% interval), never
+from eyeballing two numbers.
+
+Inputs are plain dicts (what the stages saved as JSON), so the report can be rebuilt from a
+finished run without recomputing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLUMNS = {
+    "eval": "eval part: unseen theorems",
+    "train": "train part: seen corpus",
+    "entailmentbank": "EntailmentBank: another domain",
+}
+
+
+def paired_difference(a: Mapping[str, float], b: Mapping[str, float], n: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Mean of per-query (a - b) over shared queries with a bootstrap 95% interval."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    diff = np.array([a[q] - b[q] for q in shared], dtype=float)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(n, diff.size))].mean(axis=1)
+    lo, hi = np.percentile(means, (2.5, 97.5))
+    return {"mean": float(diff.mean()), "lo": float(lo), "hi": float(hi), "n": int(diff.size)}
+
+
+def verdict(diff: Mapping[str, float]) -> str:
+    if diff["n"] == 0 or diff["mean"] != diff["mean"]:
+        return "not measured"
+    if diff["lo"] > 0:
+        return "improved"
+    if diff["hi"] < 0:
+        return "got worse"
+    return "no clear change"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None or x != x else f"{100 * x:.1f}"
+
+
+def score_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str = "ndcg@10") -> str:
+    """Rows = systems, columns = the three query sets; cells = metric x 100 (metric names of reasonembed.evaluation.metrics)."""
+    cols = [c for c in COLUMNS if any(c in per for per in evaluation.values())]
+    lines = ["| system | " + " | ".join(COLUMNS[c] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    for system, per in evaluation.items():
+        cells = [_pct(per.get(c, {}).get("metrics", {}).get(metric)) for c in cols]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparison_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], base: str, systems: Sequence[str],
+                     metric: str = "ndcg@10") -> tuple[str, list[str]]:
+    """Per system and column: difference to `base` (points) with 95% CI and a verdict; plus sentences."""
+    lines = ["| system | query set | Δ nDCG@10 vs " + base + " | 95% CI | verdict |", "|---|---|---|---|---|"]
+    sentences = []
+    for system in systems:
+        for col, title in COLUMNS.items():
+            a = evaluation.get(system, {}).get(col, {}).get("per_query", {})
+            b = evaluation.get(base, {}).get(col, {}).get("per_query", {})
+            if not a or not b:
+                continue
+            d = paired_difference({q: m[metric] for q, m in a.items()}, {q: m[metric] for q, m in b.items()})
+            v = verdict(d)
+            lines.append(f"| {system} | {title} | {100 * d['mean']:+.1f} | {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f} | {v} |")
+            sentences.append(f"- **{system}** on the {title} ({d['n']} queries): {v} "
+                             f"({100 * d['mean']:+.1f} nDCG@10 points, 95% CI {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f}).")
+    return "\n".join(lines), sentences
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: str | Path) -> Path | None:
+    """Training loss against optimizer step, one line per trained model."""
+    curves = {k: v for k, v in curves.items() if v}
+    if not curves:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, points in curves.items():
+        steps, losses = zip(*points, strict=True)
+        ax.plot(steps, losses, marker="o", markersize=3, label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss")
+    ax.set_title("Training loss")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_ri(values: Sequence[float], path: str | Path, kappa: float | None = None,
+            title: str = "Reasoning intensity RI = min(L/L', kappa) per sample") -> Path | None:
+    """Histogram of per-sample reasoning intensities (RI > 1: q' makes the sample easier)."""
+    values = [v for v in values if v == v]
+    if not values:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(values, bins=min(30, max(5, len(values) // 2)), color="tab:blue")
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    if kappa is not None:
+        ax.axvline(kappa, color="tab:red", linestyle=":", linewidth=1)
+    ax.set_xlabel("RI (dashed: 1 = q' no help; dotted: cap kappa)")
+    ax.set_ylabel("samples")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def stage_table(stages: Sequence[Mapping[str, Any]]) -> str:
+    lines = ["| stage | wall time (s) | reused from an earlier run | summary |", "|---|---|---|---|"]
+    total = 0.0
+    for s in stages:
+        total += 0.0 if s["reused"] else s["wall_s"]
+        lines.append(f"| {s['name']} | {s['wall_s']:.1f} | {'yes' if s['reused'] else 'no'} | {s.get('note', '')} |")
+    lines.append(f"| **total (this run)** | {total:.1f} | | |")
+    return "\n".join(lines)
+
+
+def render_report(sections: Sequence[tuple[str, str]], title: str = "reasonembed quickstart report") -> str:
+    parts = [f"# {title}", ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body.rstrip(), ""]
+    return "\n".join(parts)

@@ -1,0 +1,1 @@
+"""Redapter: self-adaptive embedder training with RI-InfoNCE (ReasonEmbed §3)."""

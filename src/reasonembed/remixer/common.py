@@ -1,0 +1,153 @@
+"""Helpers every ReMixer stage shares: run-dir layout, stable ids and seeds, domains, documents.
+
+Stable ids make resume work: a record's id is a hash of what determines it (source id, prompt
+version, seed, ...), so a re-run recognises what is already written and a resumed run writes the
+same ids. Per-record randomness (length/education buckets, LLM seeds) is drawn from a
+`random.Random` seeded by that id, never from global state, so it does not depend on which records
+were processed before a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reasonembed.errors import ConfigError
+from reasonembed.io import iter_jsonl
+from reasonembed.records import Document, validate_record
+from reasonembed.remixer.config import SynthConfig
+from reasonembed.remixer.prompts import BRIGHT_DOMAINS, DomainSpec
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where each stage reads and writes inside `run_dir`."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, config: SynthConfig) -> RunPaths:
+        return cls(Path(config.run_dir))
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "clean" / "corpus.jsonl"
+
+    @property
+    def clean_report(self) -> Path:
+        return self.root / "clean" / "report.json"
+
+    @property
+    def domain_filter(self) -> Path:
+        return self.root / "clean" / "domain_filter.jsonl"
+
+    @property
+    def queries(self) -> Path:
+        return self.root / "generate" / "queries.jsonl"
+
+    @property
+    def rejected(self) -> Path:
+        return self.root / "generate" / "rejected.jsonl"
+
+    @property
+    def candidates(self) -> Path:
+        return self.root / "mine" / "candidates.jsonl"
+
+    @property
+    def judgements(self) -> Path:
+        return self.root / "judge" / "judgements.jsonl"
+
+    @property
+    def reasoning(self) -> Path:
+        return self.root / "reason" / "reasoning.jsonl"
+
+    @property
+    def train(self) -> Path:
+        return self.root / "assemble" / "train.jsonl"
+
+    @property
+    def accounting(self) -> Path:
+        return self.root / "llm_accounting.jsonl"
+
+    @property
+    def timings(self) -> Path:
+        return self.root / "timings.jsonl"
+
+
+@dataclass
+class StageResult:
+    """What a stage did: its output file and counts (`written` = new records this run)."""
+
+    stage: str
+    output: Path
+    counts: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def log_line(self) -> dict[str, Any]:
+        return {"stage": self.stage, "output": str(self.output), "wall_s": round(self.wall_s, 3), "time": time.time(), **self.counts}
+
+
+def stable_id(*parts: Any, length: int = 16) -> str:
+    return hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:length]
+
+
+def seed_of(*parts: Any) -> int:
+    """A 31-bit seed derived from parts (stable across processes, unlike `hash`)."""
+    return int(hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+def weighted_choice(rng: random.Random, weights: dict[str, int]) -> str:
+    """Draw from `weights` as the released code does from a list with repeated entries."""
+    if not weights:
+        raise ConfigError("an empty list of weighted choices (length_buckets / education_levels)")
+    options = sorted(weights)  # fixed order: YAML key order must not change the draw
+    return rng.choices(options, weights=[weights[o] for o in options], k=1)[0]
+
+
+def domain_specs(config: SynthConfig) -> dict[str, DomainSpec]:
+    specs = dict(BRIGHT_DOMAINS)
+    for spec in config.custom_domains:
+        specs[spec.name] = spec
+    return specs
+
+
+def domain_spec(config: SynthConfig, name: str, specs: dict[str, DomainSpec] | None = None) -> DomainSpec:
+    specs = specs or domain_specs(config)
+    if name not in specs:
+        raise ConfigError(f"unknown domain {name!r}: add it under custom_domains (known: {sorted(specs)})")
+    return specs[name]
+
+
+def iter_documents(path: str | Path, default_domain: str) -> Iterator[tuple[int, Document]]:
+    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`."""
+    from reasonembed.io import iter_table
+
+    path = Path(path)
+    reader = iter_table(path) if path.suffix == ".parquet" else iter_jsonl(path)
+    for line, record in reader:
+        doc = validate_record(record, Document, path, line)
+        if not doc.domain:
+            doc.domain = default_domain
+        yield line, doc
+
+
+def load_documents(path: str | Path, default_domain: str) -> dict[str, Document]:
+    docs: dict[str, Document] = {}
+    for line, doc in iter_documents(path, default_domain):
+        if doc.id in docs:
+            from reasonembed.errors import RecordError
+
+            raise RecordError(path, line, "id", f"duplicate document id {doc.id!r}")
+        docs[doc.id] = doc
+    return docs
+
+
+def require(path: Path, stage: str) -> Path:
+    if not path.exists():
+        raise ConfigError(f"{path}: not found — run `reasonembed synth {stage}` first")
+    return path

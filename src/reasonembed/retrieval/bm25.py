@@ -1,0 +1,186 @@
+"""BM25, in the two flavours BRIGHT numbers are quoted with.
+
+Why two: BRIGHT's official BM25 row (14.5 nDCG@10) is not textbook BM25. Its harness runs
+gensim's `LuceneBM25Model(k1=0.9, b=0.4)` over pyserini-analysed text and passes the *query*
+bag-of-words through the same model, so query terms carry BM25 weights too ("query-side BM25",
+BM25Q, arXiv 2509.02558; METHOD.md B.3). Dev-set references in this project instead use
+`rank_bm25.BM25Okapi` on lower-cased `\\w+` tokens. Both are implemented here as one sparse
+matrix product (scipy), fast enough for BRIGHT's 400K-document corpora.
+
+``variant="classic"`` (rank_bm25 BM25Okapi, k1=1.5, b=0.75, epsilon=0.25)::
+
+    idf(t)   = ln(N - df + 0.5) - ln(df + 0.5); negative idfs are replaced by epsilon * mean(idf)
+    score    = sum over query tokens (with repetition) of
+               idf(t) * tf (k1 + 1) / (tf + k1 (1 - b + b |d| / avgdl))
+
+``variant="bm25q"`` (gensim LuceneBM25Model + SparseMatrixSimilarity, k1=0.9, b=0.4)::
+
+    idf(t)   = ln(N + 1) - ln(df + 0.5)
+    w(t, x)  = idf(t) * tf / (tf + k1 (1 - b + b |x| / avgdl))       for x = document or query
+    score    = sum_t w(t, d) * w(t, q)       (|q| counts only query tokens seen in the corpus)
+
+Tokenisers: classic uses `re.findall(r"\\w+", text.lower())`. BM25Q uses `lucene_analyze`, an
+approximation of pyserini's default English analyzer (Lucene StandardTokenizer-like split,
+possessive 's removal, lower-casing, Lucene's 33 English stop words, Porter stemming via
+PyStemmer). It is not byte-identical to Lucene's tokenizer on every Unicode edge case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from reasonembed.retrieval.base import Hit
+from reasonembed.retrieval.dense import DocIndex, rank_row
+
+_WORD = re.compile(r"\w+")
+# Lucene StandardTokenizer-like: letters/digits (and _) joined by an inner ' . or , between digits
+_LUCENE_TOKEN = re.compile(r"\w+(?:(?:['\u2019]|(?<=\d)[.,](?=\d)|(?<=[^\W\d_])\.(?=[^\W\d_]))\w+)*")
+LUCENE_STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+    "these they this to was will with".split()
+)
+_BLOCK = 64
+
+
+def simple_tokenize(text: str) -> list[str]:
+    """rank_bm25-style tokens: lower-cased `\\w+` runs."""
+    return _WORD.findall(text.lower())
+
+
+class LuceneAnalyzer:
+    """Approximation of pyserini's default analyzer: tokenize, drop possessive, lower, stop, Porter."""
+
+    def __init__(self) -> None:
+        import Stemmer  # PyStemmer
+
+        self._stemmer = Stemmer.Stemmer("porter")
+        self._stemmer.maxCacheSize = 1_000_000
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = []
+        for match in _LUCENE_TOKEN.finditer(text):
+            tok = match.group(0).lower()
+            if tok.endswith(("'s", "\u2019s")):
+                tok = tok[:-2]
+            if tok and tok not in LUCENE_STOP_WORDS:
+                tokens.append(tok)
+        return self._stemmer.stemWords(tokens)
+
+
+def lucene_analyze(text: str) -> list[str]:
+    return LuceneAnalyzer()(text)
+
+
+class BM25Searcher:
+    """Exact BM25 over a fixed corpus; implements the `Searcher` protocol."""
+
+    DEFAULTS = {"classic": {"k1": 1.5, "b": 0.75}, "bm25q": {"k1": 0.9, "b": 0.4}}
+
+    def __init__(
+        self,
+        doc_ids: Sequence[str],
+        texts: Sequence[str],
+        variant: str = "classic",
+        k1: float | None = None,
+        b: float | None = None,
+        epsilon: float = 0.25,
+        tokenizer: Callable[[str], list[str]] | None = None,
+    ):
+        if variant not in self.DEFAULTS:
+            raise ValueError(f"variant must be one of {sorted(self.DEFAULTS)}, got {variant!r}")
+        if len(doc_ids) != len(texts):
+            raise ValueError(f"{len(doc_ids)} doc ids but {len(texts)} texts")
+        self.variant = variant
+        self.k1 = self.DEFAULTS[variant]["k1"] if k1 is None else k1
+        self.b = self.DEFAULTS[variant]["b"] if b is None else b
+        self.epsilon = epsilon
+        self.tokenizer = tokenizer or (simple_tokenize if variant == "classic" else LuceneAnalyzer())
+        self.index = DocIndex(doc_ids)
+        self._build([self.tokenizer(t) for t in texts])
+
+    def _build(self, docs: list[list[str]]) -> None:
+        self.vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        lengths = np.zeros(len(docs), dtype=np.float64)
+        for i, toks in enumerate(docs):
+            lengths[i] = len(toks)
+            for tok, tf in Counter(toks).items():
+                rows.append(i)
+                cols.append(self.vocab.setdefault(tok, len(self.vocab)))
+                vals.append(tf)
+        n_docs, n_terms = len(docs), max(len(self.vocab), 1)
+        tf = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n_docs, n_terms))
+        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=n_terms).astype(np.float64)
+        self.avgdl = float(lengths.sum() / n_docs) if n_docs else 0.0
+        if self.variant == "classic":
+            idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
+            eps = self.epsilon * (idf.sum() / len(idf)) if len(self.vocab) else 0.0
+            idf = np.where(idf < 0, eps, idf)
+            gain = self.k1 + 1.0
+        else:
+            idf = np.log(n_docs + 1.0) - np.log(df + 0.5)
+            gain = 1.0
+        self.idf = idf
+        norm = self.k1 * (1.0 - self.b + self.b * lengths / self.avgdl) if self.avgdl else np.zeros(n_docs)
+        coo = tf.tocoo()
+        weights = idf[coo.col] * coo.data * gain / (coo.data + norm[coo.row])
+        # documents x terms; stored transposed for query-block products
+        self.weights_t = sparse.csr_matrix((weights, (coo.col, coo.row)), shape=(n_terms, n_docs))
+
+    def query_vector(self, query: str) -> sparse.csr_matrix:
+        counts = Counter(t for t in self.tokenizer(query) if t in self.vocab)
+        cols = np.fromiter((self.vocab[t] for t in counts), dtype=np.int64, count=len(counts))
+        qtf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        if self.variant == "classic":
+            vals = qtf  # rank_bm25 loops over query tokens: a repeated token counts again
+        else:
+            qlen = qtf.sum()
+            vals = self.idf[cols] * qtf / (qtf + self.k1 * (1.0 - self.b + self.b * qlen / self.avgdl))
+        return sparse.csr_matrix((vals, (np.zeros_like(cols), cols)), shape=(1, self.weights_t.shape[0]))
+
+    def get_scores(self, query: str) -> np.ndarray:
+        """Score of every document, in corpus order."""
+        return np.asarray((self.query_vector(query) @ self.weights_t).todense()).ravel()
+
+    # -- Searcher protocol
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        return rank_row(self.get_scores(query), self.index, k)
+
+    def batch_search(
+        self,
+        queries: Sequence[str],
+        qids: Sequence[str],
+        k: int = 10,
+        excluded: Mapping[str, Sequence[str]] | None = None,
+        show_progress: bool = False,
+    ) -> dict[str, list[Hit]]:
+        from tqdm.auto import tqdm
+
+        excluded = excluded or {}
+        out: dict[str, list[Hit]] = {}
+        bar = tqdm(total=len(queries), desc=f"BM25 ({self.variant})", disable=not show_progress)
+        for start in range(0, len(queries), _BLOCK):
+            block = sparse.vstack([self.query_vector(q) for q in queries[start : start + _BLOCK]]).tocsr()
+            scores = np.asarray((block @ self.weights_t).todense())
+            for j, row in enumerate(scores):
+                qid = qids[start + j]
+                out[qid] = rank_row(row, self.index, k, self.index.excluded_positions(excluded.get(qid)))
+            bar.update(scores.shape[0])
+        bar.close()
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "model": f"bm25-{self.variant}",
+            "k1": self.k1,
+            "b": self.b,
+            "epsilon": self.epsilon if self.variant == "classic" else None,
+            "tokenizer": "lower \\w+" if self.variant == "classic" else "lucene-like + porter",
+            "vocab_size": len(self.vocab),
+            "avgdl": self.avgdl,
+        }

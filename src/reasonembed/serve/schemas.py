@@ -1,0 +1,140 @@
+"""Wire formats of the HTTP API, as pydantic models (they are also the OpenAPI schema).
+
+`/v1/embeddings` follows OpenAI's embeddings API (`input` string or list of strings, `model`,
+`encoding_format` float|base64, `usage`), so existing RAG stacks and the official `openai` client
+work unchanged. Two optional extensions select query-side encoding: `input_type: "query"` adds the
+task instruction (`Instruct: ...\\nQuery: ...`); the default `"document"` encodes the text raw, as
+documents are indexed. Errors use OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`.
+
+Server-side limits (input count, characters per input, body bytes, k) are set when the app is
+created (`ServeLimits`) and enforced in the handlers with 4xx errors naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one request may ask for; anything beyond gets a 4xx that says which limit."""
+
+    max_inputs: int = 256  # strings per /v1/embeddings request
+    max_input_chars: int = 20_000  # characters per input string (and per /search query)
+    max_body_bytes: int = 4 * 1024 * 1024  # request body size; larger -> 413
+    max_k: int = 100  # results per /search request
+    snippet_chars: int = 320  # characters of document text returned per search result
+
+
+class ErrorBody(BaseModel):
+    message: str = Field(description="What was wrong, naming the field or limit.")
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error, ...")
+    param: str | None = Field(default=None, description="The offending field, when there is one.")
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: str | list[str] = Field(description="One text or a list of texts to embed.")
+    model: str = Field(description="The served model id (see GET /v1/models).")
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float", description="float: JSON numbers; base64: little-endian float32 bytes, base64-encoded."
+    )
+    dimensions: int | None = Field(default=None, description="If given, must equal the model's dimension.")
+    user: str | None = Field(default=None, description="Accepted for compatibility; unused.")
+    input_type: Literal["query", "document"] = Field(
+        default="document",
+        description="reasonembed extension: 'query' prepends the task instruction; 'document' encodes raw text.",
+    )
+    instruction: str | None = Field(
+        default=None, description="reasonembed extension: task instruction for input_type='query' (default: the server's)."
+    )
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _no_token_arrays(cls, value: Any) -> Any:
+        if isinstance(value, list) and value and all(isinstance(v, (int, list)) for v in value):
+            raise ValueError("token-id arrays are not supported; send text (a string or a list of strings)")
+        return value
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: Usage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "reasonembed"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(description="The question or query text.")
+    k: int = Field(default=10, ge=1, description="How many results (at most the server's max_k).")
+    hybrid: bool | None = Field(default=None, description="Fuse with BM25 (null = the server's default).")
+    instruction: str | None = Field(default=None, description="Task instruction for the query (null = the index's).")
+
+
+class SearchResult(BaseModel):
+    rank: int
+    id: str
+    score: float
+    snippet: str
+
+
+class SearchResponse(BaseModel):
+    query: str
+    k: int
+    hybrid: bool
+    model: str
+    took_ms: float
+    results: list[SearchResult]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    model: str
+    fingerprint: str
+    dim: int
+    documents: int
+    index_kind: str | None
+    hybrid_available: bool
+    auth: bool
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Bad input: the message names the field or limit."},
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key (when the server requires one)."},
+    404: {"model": ErrorResponse, "description": "Unknown model, or no index loaded."},
+    413: {"model": ErrorResponse, "description": "Request body larger than the server's limit."},
+}

@@ -1,0 +1,60 @@
+"""The stage runner: done-markers, reuse, downstream invalidation, resume and time-left lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from reasonembed.quickstart.pipeline import Pipeline, Stage
+
+
+def _stages(calls, cfg_a=1, fail_b=False):
+    def a(folder):
+        calls.append("a")
+        (folder / "out.txt").write_text(str(cfg_a))
+        return {"value": cfg_a}
+
+    def b(folder):
+        calls.append("b")
+        marker = folder / "partial.txt"
+        seen = marker.exists()
+        marker.write_text("x")
+        if fail_b:
+            raise KeyboardInterrupt  # a user pressing Ctrl-C mid-stage
+        return {"resumed": seen}
+
+    return [Stage("a", a, config={"v": cfg_a}, estimate_s=2, kind="cpu"),
+            Stage("b", b, config={}, depends=["a"], estimate_s=4, kind="llm")]
+
+
+def test_second_run_reuses_and_config_change_invalidates_downstream(tmp_path):
+    calls, log = [], []
+    out = Pipeline(tmp_path, _stages(calls), log=log.append).run()
+    assert calls == ["a", "b"] and not out["a"].reused
+    assert any("left" in line for line in log) and any("[2/2] b" in line for line in log)
+
+    calls.clear()
+    out = Pipeline(tmp_path, _stages(calls), log=log.append).run()
+    assert calls == [] and out["a"].reused and out["b"].summary == {"resumed": False}
+
+    calls.clear()
+    Pipeline(tmp_path, _stages(calls, cfg_a=2), log=log.append).run()
+    assert calls == ["a", "b"]  # b depends on a: a's new key invalidates it
+    assert (tmp_path / "a" / "out.txt").read_text() == "2"
+
+
+def test_interrupted_stage_resumes_in_its_folder_but_stale_folder_is_wiped(tmp_path):
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(tmp_path, _stages(calls, fail_b=True), log=lambda m: None).run()
+    out = Pipeline(tmp_path, _stages(calls), log=lambda m: None).run()
+    assert out["b"].summary == {"resumed": True}  # same key: partial output kept for the resume
+
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(tmp_path, _stages(calls, cfg_a=3, fail_b=True), log=lambda m: None).run()
+    out = Pipeline(tmp_path, _stages(calls, cfg_a=4), log=lambda m: None).run()
+    assert out["b"].summary == {"resumed": False}  # key changed: the stale partial folder was removed
+
+
+def test_bad_dependency_order_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="depends on"):
+        Pipeline(tmp_path, [Stage("x", lambda f: {}, depends=["y"]), Stage("y", lambda f: {})])

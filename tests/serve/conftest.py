@@ -1,0 +1,111 @@
+"""Fixtures for serve tests: a small real index, apps with and without an API key, a live uvicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[2] / "src" / "reasonembed" / "data" / "theoremqa_q_dev" / "documents.jsonl"
+API_KEY = "test-key-123"
+
+
+@pytest.fixture(scope="session")
+def serve_docs() -> list[dict]:
+    """The first 40 TheoremQA dev documents ({id, content})."""
+    with DOCS.open(encoding="utf-8") as handle:
+        return [json.loads(line) for _, line in zip(range(40), handle, strict=False)]
+
+
+@pytest.fixture(scope="session")
+def serve_embedder(minilm_path: str):
+    from reasonembed.embedder import Embedder
+
+    return Embedder(minilm_path, batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def serve_index(tmp_path_factory: pytest.TempPathFactory, serve_docs, serve_embedder) -> Path:
+    from reasonembed.index import build_index
+
+    root = tmp_path_factory.mktemp("serve")
+    corpus = root / "docs.jsonl"
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in serve_docs), encoding="utf-8")
+    build_index(corpus, root / "idx", serve_embedder, bm25=True, show_progress=False)
+    return root / "idx"
+
+
+def make_app(index: Path, embedder, api_key: str | None = None, **limits):
+    from reasonembed.index.searcher import IndexSearcher, bm25_searcher, load_index
+    from reasonembed.serve import ServeLimits, create_app
+
+    loaded = load_index(index)
+    searcher = IndexSearcher(loaded, embedder)
+    bm25 = bm25_searcher(loaded.ids, loaded.texts)
+    return create_app(embedder, searcher, bm25=bm25, api_key=api_key, limits=ServeLimits(**limits))
+
+
+@pytest.fixture(scope="session")
+def app(serve_index, serve_embedder):
+    """Open app with small limits (4 inputs, 2,000 chars, 64 KiB bodies, k <= 20)."""
+    app = make_app(serve_index, serve_embedder, max_inputs=4, max_input_chars=2000, max_body_bytes=65536, max_k=20)
+    yield app
+    app.state.batcher.close()
+
+
+@pytest.fixture(scope="session")
+def keyed_app(serve_index, serve_embedder):
+    app = make_app(serve_index, serve_embedder, api_key=API_KEY)
+    yield app
+    app.state.batcher.close()
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def keyed_client(keyed_app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(keyed_app) as c:
+        yield c
+
+
+def run_server(app) -> Iterator[str]:
+    """uvicorn on 127.0.0.1 with an OS-chosen free port, in a thread; yields the base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_url(keyed_app) -> Iterator[str]:
+    """The keyed app served over real HTTP on loopback."""
+    yield from run_server(keyed_app)
