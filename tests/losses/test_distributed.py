@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from loss_ddp_worker import GROUP, QUERIES
+from loss_helpers import TinyEncoder, batch_features
 
 from reasonembed.losses import InfoNCELoss, RIInfoNCELoss
 from reasonembed.losses.distributed import gather_with_grad, world
-from tests.losses.conftest import TinyEncoder, batch_features
-from tests.losses.ddp_worker import GROUP, QUERIES
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_single_process_is_identity():
@@ -27,10 +34,10 @@ def test_single_process_is_identity():
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("ddp") / "ranks.pt"
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "tests.losses.ddp_worker", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+           str(HERE / "loss_ddp_worker.py"), str(out)]
+    proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return torch.load(out)
 

@@ -1,24 +1,10 @@
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from loss_helpers import L_HAND, LABELS, P, Q, TinyEncoder, batch_features
 
 from reasonembed.losses import InfoNCELoss, infonce_per_sample
-from tests.losses.conftest import TinyEncoder, batch_features
-
-# 3 queries x 4 passages, 2-d unit vectors; positives are passages 0, 1, 2; tau = 0.5 (scores x 2).
-Q = [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]
-P = [[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [-1.0, 0.0]]
-LABELS = [0, 1, 2]
-# Hand-computed: s/tau rows are [2, 0, 1.6, -2], [0, 2, 1.2, 0], [1.2, 1.6, 1.92, -1.2]
-# L_i = -s_i+/tau + log sum_j exp(s_ij/tau)
-L_HAND = [
-    -2.0 + math.log(math.exp(2) + 1 + math.exp(1.6) + math.exp(-2)),  # = log(13.477) - 2 = 0.6010
-    -2.0 + math.log(1 + math.exp(2) + math.exp(1.2) + 1),  # = log(12.709) - 2 = 0.5423
-    -1.92 + math.log(math.exp(1.2) + math.exp(1.6) + math.exp(1.92) + math.exp(-1.2)),  # = log(15.395) - 1.92 = 0.8141
-]
 
 
 def test_hand_computed_3x4():

@@ -4,10 +4,9 @@ import math
 
 import pytest
 import torch
+from loss_helpers import L_HAND, LABELS, P, Q, TinyEncoder, batch_features
 
 from reasonembed.losses import InfoNCELoss, RIInfoNCELoss
-from tests.losses.conftest import TinyEncoder, batch_features
-from tests.losses.test_infonce import L_HAND, LABELS, P, Q
 
 # q' for the 3x4 example: q'_1 = q_1 (ratio 1), q'_2 and q'_3 point straight at their positives.
 QR = [[1.0, 0.0], [0.0, 1.0], [0.8, 0.6]]

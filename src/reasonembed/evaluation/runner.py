@@ -79,7 +79,8 @@ def load_model(
     batch_size: int | None = None,
     device: str | None = None,
 ) -> Any:
-    """ "bm25"/"bm25q" stay strings; anything else becomes an Embedder (an Embedder passes through)."""
+    """BM25 names ("bm25", "bm25q") stay strings; a name/path (or "minilm" = the bundled model)
+    becomes an Embedder; an Embedder instance passes through unchanged."""
     if isinstance(model, str) and model.lower() in BM25_MODELS:
         return model.lower()
     if not isinstance(model, (str, Path)) and model is not None:
@@ -140,7 +141,7 @@ def retrieve_task(
     if isinstance(model, str):
         from reasonembed.retrieval.bm25 import BM25Searcher
 
-        searcher = BM25Searcher(task.doc_ids, task.doc_texts, BM25_MODELS[model])
+        searcher = BM25Searcher(task.doc_ids, task.doc_texts, BM25_MODELS[model], show_progress=show_progress)
         run = searcher.batch_search(task.query_texts, task.query_ids, top_k, task.excluded, show_progress)
     else:
         from reasonembed.retrieval.dense import DenseSearcher

@@ -111,21 +111,26 @@ def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: 
     return path
 
 
-def plot_ri(values: Sequence[float], path: str | Path, kappa: float | None = None,
+def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: float | None = None,
             title: str = "Reasoning intensity RI = min(L/L', kappa) per sample") -> Path | None:
-    """Histogram of per-sample reasoning intensities (RI > 1: q' makes the sample easier)."""
-    values = [v for v in values if v == v]
+    """Overlaid histograms of per-sample reasoning intensities, one per model (RI > 1: q' helps)."""
+    values = {k: [v for v in vs if v == v] for k, vs in values.items()}
+    values = {k: vs for k, vs in values.items() if vs}
     if not values:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(values, bins=min(30, max(5, len(values) // 2)), color="tab:blue")
+    top = max(max(vs) for vs in values.values())
+    bins = np.linspace(0.0, max(top, 1.0) * 1.05, 25)
+    for name, vs in values.items():
+        ax.hist(vs, bins=bins, alpha=0.55, label=f"{name} (n={len(vs)})")
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
-    if kappa is not None:
+    if kappa is not None and kappa <= bins[-1]:
         ax.axvline(kappa, color="tab:red", linestyle=":", linewidth=1)
     ax.set_xlabel("RI (dashed: 1 = q' no help; dotted: cap kappa)")
     ax.set_ylabel("samples")
     ax.set_title(title, fontsize=9)
+    ax.legend()
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

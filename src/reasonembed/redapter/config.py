@@ -41,8 +41,8 @@ class ModelConfig:
         default=None)
     max_query_length: int = _help("Max tokens of a query and of q' (ReasonEmbed: 512).", default=512)
     max_passage_length: int = _help("Max tokens of a passage (ReasonEmbed: 512).", default=512)
-    lora: Literal["auto", "on", "off"] = _help(
-        "LoRA adapters: auto = on for decoders (Qwen3, Llama), off (full fine-tune) for encoders.", default="auto")
+    lora: bool | None = _help(
+        "LoRA adapters: null = on for decoders (Qwen3, Llama), off (full fine-tune) for encoders.", default=None)
     lora_r: int = _help("LoRA rank (ReasonEmbed: 32).", default=32)
     lora_alpha: int = _help("LoRA alpha (ReasonEmbed: 64).", default=64)
     lora_dropout: float = _help("LoRA dropout (FlagEmbedding default 0.1).", default=0.1)

@@ -20,9 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def uses_lora(cfg: ModelConfig, backbone_config: Any) -> bool:
-    if cfg.lora == "auto":
+    if cfg.lora is None:
         return not _is_encoder(backbone_config)
-    return cfg.lora == "on"
+    return cfg.lora
 
 
 def build_embedder(cfg: ModelConfig, device: torch.device | str, bf16: bool, checkpointing: bool) -> Embedder:

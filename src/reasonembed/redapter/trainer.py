@@ -7,8 +7,9 @@ schedulers and checkpointing work unchanged):
   telling it the number of optimizer steps taken (`state.global_step`, which drives RI warm-up), and
   keeps its named parts (unweighted InfoNCE, RI min/median/mean/max) for `log`;
 * the sampler: `DomainBatchSampler` keys fed through a batch-size-1 DataLoader (see data.py);
-* `_save`: a checkpoint folder gets the trainable weights (what `resume_from_checkpoint` loads back),
-  the final folder gets a sentence-transformers directory (LoRA merged) plus the resolved config,
+* `_save`: a checkpoint folder gets the trainable weights (which `_load_from_checkpoint` loads back on
+  `resume_from_checkpoint`; optimizer, scheduler, RNG and data position are the Trainer's own), the
+  final folder gets a sentence-transformers directory (LoRA merged) plus the resolved config,
   package version and git SHA.
 
 Optional dev evaluation runs through `DevEvalCallback`, which reuses `reasonembed.evaluation.runner`.
@@ -123,6 +124,25 @@ class RedapterTrainer(Trainer):
                   "global_step": self.state.global_step, **stamp}
         Path(output_dir, RUN_CONFIG_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
         logger.info("saved sentence-transformers model to %s", output_dir)
+
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
+        """Load what `_save` wrote into a checkpoint (all trainable weights; LoRA: the adapters only)."""
+        import safetensors.torch
+
+        from reasonembed.errors import ConfigError
+
+        embedder = self.accelerator.unwrap_model(model or self.model)
+        path = Path(resume_from_checkpoint, "model.safetensors")
+        if not path.exists():
+            raise ConfigError(f"{resume_from_checkpoint}: no model.safetensors; not a reasonembed training checkpoint")
+        result = embedder.load_state_dict(safetensors.torch.load_file(str(path), device="cpu"), strict=False)
+        trainable = {n for n, p in embedder.named_parameters() if p.requires_grad}
+        missing = [k for k in result.missing_keys if k in trainable]
+        if result.unexpected_keys or missing:
+            raise ConfigError(f"{path}: does not match the model (unexpected {result.unexpected_keys[:5]}, "
+                              f"missing {missing[:5]}); same model.* settings as the run that wrote it?")
+        logger.info("loaded %d tensors from %s", len(trainable), path)
 
 
 class DevEvalCallback(TrainerCallback):

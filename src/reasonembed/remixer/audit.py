@@ -277,3 +277,56 @@ def plot_score_histogram(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def audit_dataset(
+    config: Any,
+    dataset: str | Path,
+    out: str | Path,
+    llm: Any = None,
+    judgements: str | Path | None = None,
+    max_queries: int = 8,
+    pos_per_query: int = 1,
+    neg_per_query: int = 1,
+    threshold: int = 3,
+    seed: int = 0,
+    domain: str | None = None,
+) -> AuditResult:
+    """Audit the judge on a BRIGHT-layout folder (documents.jsonl + examples.jsonl with gold_ids).
+
+    Writes `out/{pairs,queries,candidates}.jsonl`. With `judgements` (records of the judge stage, e.g.
+    a run over these same queries), only scores them; otherwise runs ReMixer's `run_judge` — same
+    prompt, sampling and LLM as `config` (a SynthConfig) — into `out/judgements.jsonl`, resumably.
+    Then writes `out/audit.json` and `out/judge_audit.png` and returns the result.
+    """
+    from reasonembed.io import read_jsonl, write_json, write_jsonl
+    from reasonembed.remixer.common import domain_spec
+
+    dataset, out = Path(dataset), Path(out)
+    examples = read_jsonl(dataset / "examples.jsonl")
+    docs_path = dataset / "documents.jsonl"
+    doc_ids = [str(d["id"]) for d in read_jsonl(docs_path)]
+    pairs = build_audit_pairs(examples, doc_ids, max_queries, pos_per_query, neg_per_query, seed)
+    write_jsonl(out / "pairs.jsonl", [{"query_id": p.query_id, "doc_id": p.doc_id, "relevant": p.relevant} for p in pairs])
+    if judgements is None:
+        from reasonembed.llm import build_llm
+        from reasonembed.remixer.judge import run_judge
+
+        spec = domain_spec(config, domain or config.domain)
+        by_id = {str(ex["id"]): ex for ex in examples}
+        qids = sorted({p.query_id for p in pairs})
+        write_jsonl(out / "queries.jsonl", [
+            {"id": q, "source_id": q, "domain": spec.name, "instruction": spec.instruction, "query": by_id[q]["query"],
+             "conditions": {}, "provenance": {"source": "judge audit"}} for q in qids])
+        write_jsonl(out / "candidates.jsonl", [
+            {"query_id": q, "candidates": [{"doc_id": p.doc_id, "score": 0.0} for p in pairs if p.query_id == q],
+             "provenance": {"source": "judge audit"}} for q in qids])
+        llm = llm or build_llm(config.judge_llm or config.llm)
+        run_judge(config, llm, queries=out / "queries.jsonl", candidates=out / "candidates.jsonl",
+                  corpus=docs_path, out=out / "judgements.jsonl")
+        judgements = out / "judgements.jsonl"
+    result = audit_judgements(read_jsonl(judgements), pairs, threshold, seed=seed)
+    write_json(out / "audit.json", {**result.to_dict(), "dataset": str(dataset), "judgements": str(judgements)})
+    plot_score_histogram(result, out / "judge_audit.png")
+    (out / "audit.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
+    return result

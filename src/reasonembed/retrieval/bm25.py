@@ -28,6 +28,7 @@ PyStemmer). It is not byte-identical to Lucene's tokenizer on every Unicode edge
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
@@ -90,6 +91,7 @@ class BM25Searcher:
         b: float | None = None,
         epsilon: float = 0.25,
         tokenizer: Callable[[str], list[str]] | None = None,
+        show_progress: bool = False,
     ):
         if variant not in self.DEFAULTS:
             raise ValueError(f"variant must be one of {sorted(self.DEFAULTS)}, got {variant!r}")
@@ -101,21 +103,29 @@ class BM25Searcher:
         self.epsilon = epsilon
         self.tokenizer = tokenizer or (simple_tokenize if variant == "classic" else LuceneAnalyzer())
         self.index = DocIndex(doc_ids)
-        self._build([self.tokenizer(t) for t in texts])
+        self._build(texts, show_progress)
 
-    def _build(self, docs: list[list[str]]) -> None:
+    def _build(self, texts: Sequence[str], show_progress: bool) -> None:
+        """Tokenise document by document (never all token lists at once) into compact arrays."""
+        from tqdm.auto import tqdm
+
         self.vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        lengths = np.zeros(len(docs), dtype=np.float64)
-        for i, toks in enumerate(docs):
+        rows, cols, vals = array("q"), array("q"), array("d")
+        lengths = np.zeros(len(texts), dtype=np.float64)
+        for i, text in enumerate(tqdm(texts, desc="BM25 index", disable=not show_progress, unit="doc")):
+            toks = self.tokenizer(text)
             lengths[i] = len(toks)
-            for tok, tf in Counter(toks).items():
-                rows.append(i)
-                cols.append(self.vocab.setdefault(tok, len(self.vocab)))
-                vals.append(tf)
-        n_docs, n_terms = len(docs), max(len(self.vocab), 1)
-        tf = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n_docs, n_terms))
-        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=n_terms).astype(np.float64)
+            counts = Counter(toks)
+            rows.extend([i] * len(counts))
+            cols.extend([self.vocab.setdefault(tok, len(self.vocab)) for tok in counts])
+            vals.extend(counts.values())
+        rows, cols, vals = (
+            np.frombuffer(a, dtype=a.typecode) if len(a) else np.zeros(0, a.typecode)
+            for a in (rows, cols, vals)
+        )
+        n_docs, n_terms = len(texts), max(len(self.vocab), 1)
+        tf = sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, n_terms))
+        df = np.bincount(cols, minlength=n_terms).astype(np.float64)
         self.avgdl = float(lengths.sum() / n_docs) if n_docs else 0.0
         if self.variant == "classic":
             idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -44,6 +45,7 @@ from reasonembed.serve.schemas import (
     SearchResult,
     ServeLimits,
     Usage,
+    apply_limits,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -69,10 +71,14 @@ def create_app(
     api_key: str | None = None,
     limits: ServeLimits | None = None,
     model_name: str | None = None,
+    max_batch: int = 128,
 ) -> FastAPI:
-    """Build the app. `searcher` is an IndexSearcher (None: embeddings only); `bm25` enables hybrid."""
+    """Build the app. `searcher` is an IndexSearcher (None: embeddings only); `bm25` enables hybrid.
+
+    `max_batch` caps the texts encoded together from concurrent requests (1 = one request at a time).
+    """
     limits = limits or ServeLimits()
-    batcher = embedder if isinstance(embedder, EncodeBatcher) else EncodeBatcher(embedder)
+    batcher = embedder if isinstance(embedder, EncodeBatcher) else EncodeBatcher(embedder, max_batch=max_batch)
     if searcher is not None:
         searcher.embedder = batcher  # queries go through the same single model thread
     name = model_name or served_model_name(batcher.model_name_or_path)
@@ -173,6 +179,14 @@ def create_app(
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = apply_limits(schema, limits, batcher.dim, sorted(accepted_names), bm25 is not None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

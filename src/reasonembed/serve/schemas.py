@@ -18,6 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+# A text is "empty" when it holds only characters for which str.isspace() is true. The schema says
+# the same with an explicit class (JSON Schema's `\\s` follows ECMA-262, which differs from Python's).
+NON_BLANK_PATTERN = "[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+
+
 @dataclass(frozen=True)
 class ServeLimits:
     """What one request may ask for; anything beyond gets a 4xx that says which limit."""
@@ -130,6 +135,35 @@ class Health(BaseModel):
     index_kind: str | None
     hybrid_available: bool
     auth: bool
+
+
+def apply_limits(
+    schema: dict[str, Any], limits: ServeLimits, dim: int, model_names: list[str], hybrid_available: bool
+) -> dict[str, Any]:
+    """Write one server's limits into its OpenAPI schema, so schema-valid requests are accepted.
+
+    The pydantic models are shared by every app; the limits are per app (`ServeLimits`), so they are
+    added to the generated schema here: non-blank strings of at most `max_input_chars`, at most
+    `max_inputs` inputs, `k <= max_k`, `dimensions` equal to the model's, the served model ids.
+    """
+    comps = schema["components"]["schemas"]
+    text = {"type": "string", "minLength": 1, "maxLength": limits.max_input_chars, "pattern": NON_BLANK_PATTERN}
+    emb = comps["EmbeddingRequest"]["properties"]
+    emb["input"] = {
+        "anyOf": [text, {"type": "array", "items": text, "minItems": 1, "maxItems": limits.max_inputs}],
+        "title": "Input",
+        "description": emb["input"].get("description", ""),
+    }
+    emb["model"]["enum"] = sorted(model_names)
+    emb["dimensions"]["anyOf"] = [{"type": "integer", "enum": [dim]}, {"type": "null"}]
+    emb["instruction"]["anyOf"] = [{"type": "string", "maxLength": limits.max_input_chars}, {"type": "null"}]
+    search = comps["SearchRequest"]["properties"]
+    search["query"].update(text)
+    search["k"]["maximum"] = limits.max_k
+    search["instruction"]["anyOf"] = [{"type": "string", "maxLength": limits.max_input_chars}, {"type": "null"}]
+    if not hybrid_available:
+        search["hybrid"]["anyOf"] = [{"type": "boolean", "enum": [False]}, {"type": "null"}]
+    return schema
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -1,4 +1,4 @@
-"""Run under `torchrun --nproc_per_node 2`: each rank takes its shard of one global batch, computes the
+"""Run under `torchrun --nproc_per_node 2 tests/losses/loss_ddp_worker.py OUT`: each rank takes its shard of one global batch, computes the
 loss with cross-device negatives, back-propagates and averages gradients as DDP does; rank 0 saves
 the loss and gradients for the test to compare with a single process holding the whole batch."""
 
@@ -8,9 +8,9 @@ import sys
 
 import torch
 import torch.distributed as dist
+from loss_helpers import TinyEncoder, batch_features
 
 from reasonembed.losses import InfoNCELoss, RIInfoNCELoss
-from tests.losses.conftest import TinyEncoder, batch_features
 
 QUERIES, GROUP = 4, 3
 

@@ -1,0 +1,222 @@
+"""The quickstart's stages, wired to the project's modules, in the order they run.
+
+    prepare  → synth/{clean,generate,mine,judge,reason,assemble} → audit
+             → train_gold, train_remix → evaluate → index → report
+
+Every stage calls the real module that owns the work (ReMixer's `run_stage` and `run_judge`,
+Redapter's trainer, the evaluation runner, the index builder); this file only decides the sizes,
+the paths and the order. `Pipeline` (pipeline.py) gives progress, time-left estimates and reuse of
+finished stages. The LLM is built once, lazily, so a second run that reuses every LLM stage never
+loads it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from reasonembed.io import read_jsonl, write_json, write_jsonl
+from reasonembed.quickstart.config import QuickstartConfig
+from reasonembed.quickstart.pipeline import Pipeline, Stage
+
+DOMAIN = "theoremqa_questions"
+SYNTH_STAGES = ("clean", "generate", "mine", "judge", "reason", "assemble")
+SHORT_LENGTHS = {"less than 100 words": 2, "100 to 200 words": 1}
+
+
+class QuickstartRun:
+    def __init__(self, config: QuickstartConfig, log: Any = None):
+        from reasonembed.remixer.prompts import BRIGHT_DOMAINS
+
+        self.cfg = config
+        self.root = Path(config.out)
+        self.log = log
+        self.spec = BRIGHT_DOMAINS[DOMAIN]
+        self._llm: Any = None
+
+    # ------------------------------------------------------------------ shared pieces
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from reasonembed.llm import build_llm
+
+            self._llm = build_llm(self.cfg.llm)
+        return self._llm
+
+    def llm_identity(self) -> dict[str, Any]:
+        c = self.cfg.llm
+        return {"backend": c.backend, "model": c.model, "local_model": c.local_model, "dtype": c.dtype}
+
+    def synth_config(self) -> Any:
+        from reasonembed.remixer.config import (
+            AssembleConfig,
+            CleanConfig,
+            GenerateConfig,
+            JudgeConfig,
+            MineConfig,
+            ReasonConfig,
+            Sampling,
+            SynthConfig,
+        )
+
+        s = self.cfg.synth
+        return SynthConfig(
+            corpus=str(self.data / "train" / "documents.jsonl"), run_dir=str(self.root / "synth"), domain=DOMAIN,
+            seed=self.cfg.seed, llm=self.cfg.llm,
+            clean=CleanConfig(min_chars=s.min_chars, decontaminate=[str(self.data / "eval")] if s.decontaminate else []),
+            generate=GenerateConfig(max_docs_per_domain=s.docs, sampling=Sampling(1.0, 0.6, None, s.gen_tokens),
+                                    length_buckets=dict(SHORT_LENGTHS)),
+            mine=MineConfig(top_k=s.candidates, search_k=max(100, 4 * s.candidates)),
+            judge=JudgeConfig(sampling=Sampling(0.7, 0.95, 40, s.judge_tokens)),
+            reason=ReasonConfig(sampling=Sampling(0.8, 0.8, None, s.reason_tokens)),
+            assemble=AssembleConfig(),
+        )
+
+    # ------------------------------------------------------------------ stages
+    def prepare(self, folder: Path) -> dict[str, Any]:
+        from reasonembed.data import bundled_dataset
+        from reasonembed.quickstart.split import split_by_theorem
+
+        source = bundled_dataset("theoremqa_q_dev")
+        copy = folder / "theoremqa_q_dev"
+        shutil.copytree(source, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        summary = split_by_theorem(copy, folder, self.cfg.split.eval_fraction, self.cfg.seed).to_dict()
+        return {k: v for k, v in summary.items() if k != "theorems"} | {
+            "theorems": {k: len(v) for k, v in summary["theorems"].items()}}
+
+    def synth_stage(self, name: str) -> Any:
+        def run(folder: Path) -> dict[str, Any]:
+            from reasonembed.remixer.pipeline import LLM_STAGES, run_stage
+
+            result = run_stage(name, self.synth_config(), llm=self.llm if name in LLM_STAGES else None)
+            return {"counts": result.counts, "output": str(result.output), "wall_s": round(result.wall_s, 2)}
+        return run
+
+    def audit(self, folder: Path) -> dict[str, Any]:
+        from reasonembed.quickstart.audit_stage import run_audit
+
+        return run_audit(self, folder)
+
+    def train(self, which: str) -> Any:
+        def run(folder: Path) -> dict[str, Any]:
+            from reasonembed.quickstart.gold import gold_samples
+            from reasonembed.quickstart.training import per_sample_ri, train_model
+
+            t = self.cfg.train
+            if which == "gold":
+                samples = gold_samples(self.data / "train", self.spec.instruction, t.gold_negatives)
+                path = folder / "samples.jsonl"
+                write_jsonl(path, samples)
+                return train_model(path, folder, t, "infonce", self.spec.instruction, self.cfg.seed)
+            path = self.root / "synth" / "assemble" / "train.jsonl"
+            samples = read_jsonl(path)
+            if len(samples) < t.min_samples:
+                return {"skipped": True, "samples": len(samples),
+                        "reason": f"only {len(samples)} assembled samples (< train.min_samples = {t.min_samples})"}
+            out = train_model(path, folder, t, "ri_infonce", self.spec.instruction, self.cfg.seed)
+            ri = {name: per_sample_ri(model, samples, t.group_size, out["batch_size"], t.temperature, t.kappa,
+                                      self.cfg.seed) for name, model in (("base model", None), ("trained", out["model_dir"]))}
+            return out | {"ri_per_sample": ri}
+        return run
+
+    def evaluate(self, folder: Path) -> dict[str, Any]:
+        from reasonembed.data import entailmentbank_facts_dev
+        from reasonembed.quickstart.evaluate import System, evaluate_systems, load_column
+
+        e = self.cfg.eval
+        columns = {"eval": load_column(self.data / "eval"), "train": load_column(self.data / "train")}
+        if e.entailmentbank:
+            columns["entailmentbank"] = load_column(entailmentbank_facts_dev(), e.entailmentbank_queries,
+                                                    e.entailmentbank_docs, self.cfg.seed)
+        instr = self.spec.instruction
+        systems = [System("BM25", "bm25"), System("MiniLM (base)", "minilm"),
+                   System("MiniLM (base) + instruction", "minilm", instr),
+                   System(f"hybrid BM25 + MiniLM ({e.fusion})", hybrid_of=("MiniLM (base)", "BM25"))]
+        for which, label in (("remix", "MiniLM + ReMixer data (RI-InfoNCE)"), ("gold", "MiniLM + gold pairs (InfoNCE)")):
+            model_dir = self.root / f"train_{which}" / "model"
+            if model_dir.exists():
+                systems.append(System(label, str(model_dir), instr))
+        results = evaluate_systems(systems, columns, folder / "embedding-cache", e.fusion, batch_size=e.batch_size,
+                                   log=self.log)
+        columns_info = {c: {"source": next(iter(d.tasks.values())).source, "queries": len(next(iter(d.tasks.values())).query_ids),
+                            "documents": len(next(iter(d.tasks.values())).doc_ids)} for c, d in columns.items()}
+        write_json(folder / "results.json", {"columns": columns_info, "systems": results})
+        return {"columns": columns_info, "systems": [s.name for s in systems],
+                "ndcg@10": {s: {c: r["metrics"]["ndcg@10"] for c, r in per.items()} for s, per in results.items()}}
+
+    def index(self, folder: Path) -> dict[str, Any]:
+        from reasonembed.data import theoremqa_q_dev
+        from reasonembed.embedder import Embedder
+        from reasonembed.index.build import build_index
+
+        for which in ("remix", "gold"):
+            model_dir = self.root / f"train_{which}" / "model"
+            if model_dir.exists():
+                break
+        else:
+            return {"skipped": True, "reason": "no trained model"}
+        report = build_index(theoremqa_q_dev() / "documents.jsonl", folder, Embedder(str(model_dir)),
+                             instruction=self.spec.instruction, bm25=True, show_progress=True)
+        return {"model": str(model_dir), "which": which, "index": str(folder), "count": report.count,
+                "serve": f"reasonembed serve --index {folder}"}
+
+    def report(self, folder: Path) -> dict[str, Any]:
+        from reasonembed.quickstart.summary import write_quickstart_report
+
+        path = write_quickstart_report(self, self.pipeline.outcomes)
+        return {"report": str(path)}
+
+    # ------------------------------------------------------------------ the pipeline
+    def build(self) -> Pipeline:
+        c, s, llm_id = self.cfg, self.synth_config(), self.llm_identity()
+        n_docs, n_cand = c.synth.docs, c.synth.candidates
+        per_call = {"local": 2.3, "openai": 0.05}[c.llm.backend]  # s per call at these token limits (2 cores, batch 8)
+        est_load = 20.0 if c.llm.backend == "local" else 0.0
+        audit_calls = c.audit.queries * (c.audit.pos_per_query + c.audit.neg_per_query)
+        eb = (c.eval.entailmentbank_docs or 11518) if c.eval.entailmentbank else 0
+        stages = [
+            Stage("prepare", self.prepare, {"seed": c.seed, "split": asdict(c.split)}, [], 2, "cpu", "copy and split the corpus", "data"),
+            Stage("synth_clean", self.synth_stage("clean"), {"clean": asdict(s.clean)}, ["prepare"], 3, "cpu",
+                  "ReMixer clean + decontaminate", "synth/clean"),
+            Stage("synth_generate", self.synth_stage("generate"), {"llm": llm_id, "generate": asdict(s.generate)},
+                  ["synth_clean"], est_load + n_docs * per_call * 1.3, "llm", "ReMixer: write queries", "synth/generate"),
+            Stage("synth_mine", self.synth_stage("mine"), {"mine": asdict(s.mine)}, ["synth_generate"], 15, "cpu",
+                  "ReMixer: mine candidates", "synth/mine"),
+            Stage("synth_judge", self.synth_stage("judge"), {"llm": llm_id, "judge": asdict(s.judge)}, ["synth_mine"],
+                  n_docs * n_cand * per_call, "llm", "ReMixer: judge pairs", "synth/judge"),
+            Stage("synth_reason", self.synth_stage("reason"), {"llm": llm_id, "reason": asdict(s.reason)},
+                  ["synth_generate"], n_docs * per_call, "llm", "ReMixer: q' reasoning", "synth/reason"),
+            Stage("synth_assemble", self.synth_stage("assemble"), {"assemble": asdict(s.assemble)},
+                  ["synth_judge", "synth_reason"], 1, "cpu", "ReMixer: assemble samples", "synth/assemble"),
+            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge)},
+                  ["prepare", "synth_judge"], audit_calls * per_call, "llm", "judge vs gold labels"),
+            Stage("train_gold", self.train("gold"), {"train": asdict(c.train)}, ["prepare"], 40, "cpu",
+                  "MiniLM on gold pairs", "train_gold"),
+            Stage("train_remix", self.train("remix"), {"train": asdict(c.train)}, ["synth_assemble"], 60, "cpu",
+                  "MiniLM on ReMixer samples", "train_remix"),
+            Stage("evaluate", self.evaluate, {"eval": asdict(c.eval)}, ["train_gold", "train_remix"],
+                  20 + 0.012 * eb * 3, "cpu", "score every system"),
+            Stage("index", self.index, {"index": c.index}, ["train_gold", "train_remix"], 15, "cpu",
+                  "index for `reasonembed serve`"),
+            Stage("report", self.report, {"always": time.time()}, ["evaluate", "audit", "index"], 5,  # rebuilt every run
+                  "cpu", "write report.md"),
+        ]
+        if not c.index:
+            stages = [st for st in stages if st.name != "index"]
+            stages[-1].depends = ["evaluate", "audit"]
+        self.pipeline = Pipeline(self.root, stages, log=self.log)
+        return self.pipeline
+
+    def run(self) -> dict[str, Any]:
+        try:
+            return self.build().run()
+        finally:
+            if self._llm is not None:
+                self._llm.close()

@@ -1,0 +1,51 @@
+"""End-to-end quickstart runs with tiny sizes: against a local OpenAI-compatible server, and with the
+bundled SmolLM2 (the default path). Both go through the real `reasonembed quickstart` command."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from reasonembed.cli import app
+
+TINY = ["--docs", "4", "--candidates", "3", "--audit-queries", "3", "--epochs", "1",
+        "--set", "train.batch_size=4", "--set", "train.min_samples=2", "--set", "train.max_length=64",
+        "--set", "eval.entailmentbank_queries=8", "--set", "eval.entailmentbank_docs=300",
+        "--set", "synth.gen_tokens=48", "--set", "synth.judge_tokens=48", "--set", "synth.reason_tokens=32"]
+
+
+def _run(args):
+    result = CliRunner().invoke(app, ["quickstart", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
+    out = tmp_path / "qs"
+    _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
+    assert scripted_llm.calls > 0  # every LLM stage went over HTTP
+
+    report = (out / "report.md").read_text()
+    for heading in ("## Results", "## Judge audit", "## What improved and what did not", "## Stages and wall time"):
+        assert heading in report
+    results = json.loads((out / "evaluate" / "results.json").read_text())
+    systems = results["systems"]
+    assert {"BM25", "MiniLM (base)", "MiniLM + gold pairs (InfoNCE)", "MiniLM + ReMixer data (RI-InfoNCE)"} <= set(systems)
+    assert set(systems["BM25"]) == {"eval", "train", "entailmentbank"}
+    # the scripted judge scores by hash, so positives and negatives exist and RI-InfoNCE trained on them
+    remix = json.loads((out / ".stages" / "train_remix.json").read_text())["summary"]
+    assert remix["samples"] >= 2 and remix["steps"] >= 1 and remix["ri_per_sample"]["trained"]
+    assert (out / "report" / "loss.png").exists() and (out / "audit" / "judge_audit.png").exists()
+    audit = json.loads((out / "audit" / "audit.json").read_text())
+    assert audit["n_pairs"] == 6 and audit["n_scored"] == 6  # every scripted reply carries a <score>
+    assert (out / "index" / "manifest.json").exists() or any((out / "index").iterdir())
+
+    # the eval part never shares a theorem or a document with the train part
+    split = json.loads((out / "data" / "split.json").read_text())
+    assert not set(split["theorems"]["train"]) & set(split["theorems"]["eval"])
+
+    calls = scripted_llm.calls
+    second = _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
+    assert scripted_llm.calls == calls  # nothing re-asked of the LLM
+    assert "reused from an earlier run" in second.output

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from redapter_helpers import tiny_overrides
+
+from reasonembed.redapter.config import load_train_config
+from reasonembed.redapter.trainer import build_trainer
+
+
+def _losses(trainer) -> dict[int, dict[str, float]]:
+    keys = ("loss", "infonce", "ri_mean", "ri_max")
+    return {h["step"]: {k: h[k] for k in keys if k in h} for h in trainer.state.log_history if "loss" in h}
+
+
+def test_resume_reproduces_the_uninterrupted_loss_curve(tiny_qwen3_path, train_file, tmp_path):
+    # LoRA dropout 0.1 is on, so equal curves also need the RNG state restored.
+    extra = ("train.max_steps=6", "train.save_steps=3", "loss.ri_warmup_steps=2")
+    full = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path / "a", *extra)))
+    full.train()
+    curve = _losses(full)
+    assert sorted(curve) == [1, 2, 3, 4, 5, 6]  # 4 batches per epoch: steps 5-6 are in epoch 2
+    assert "ri_mean" not in curve[2] and "ri_mean" in curve[3]  # RI starts after 2 optimizer steps
+
+    resumed = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path / "b", *extra)))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "a" / "checkpoint-3"))
+    again = _losses(resumed)  # steps 1-3 come back from the checkpoint's trainer_state.json
+    assert sorted(again) == [1, 2, 3, 4, 5, 6]
+    for step in (4, 5, 6):
+        assert again[step].keys() == curve[step].keys()
+        for key, value in curve[step].items():
+            assert again[step][key] == pytest.approx(value, rel=1e-5, abs=1e-6), (step, key)
+    assert curve[4]["loss"] != pytest.approx(curve[5]["loss"])  # the curve is not flat
+
+
+def test_warmup_counts_optimizer_steps_not_micro_batches(tiny_qwen3_path, train_file, tmp_path):
+    extra = ("train.max_steps=2", "train.gradient_accumulation_steps=2", "loss.ri_warmup_steps=1",
+             "train.per_device_train_batch_size=2", "train.save_strategy='no'")
+    trainer = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path, *extra)))
+    trainer.train()
+    curve = _losses(trainer)
+    assert "ri_mean" not in curve[1]  # both micro-batches of optimizer step 0 are warm-up
+    assert "ri_mean" in curve[2]
+
+
+def test_tiny_qwen3_lora_trains_saves_merged_and_reloads(tiny_qwen3_path, train_file, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from reasonembed.embedder import Embedder
+
+    extra = ("train.max_steps=3", "train.save_strategy='no'", "train.activation_checkpointing=true",
+             "loss.ri_warmup_steps=1", "model.instruction=Given a math post, retrieve relevant passages.")
+    trainer = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path, *extra)))
+    emb = trainer.model
+    assert emb.pooling == "last_token" and hasattr(emb.backbone, "peft_config")
+    assert emb.backbone.base_model.model.is_gradient_checkpointing
+    lora_before = {n: p.detach().clone() for n, p in emb.named_parameters() if "lora_B" in n}
+    trainer.train()
+    assert any(not torch.equal(p, lora_before[n]) for n, p in emb.named_parameters() if "lora_B" in n)
+    out = tmp_path / "final"
+    trainer.save_model(str(out))
+    assert (out / "modules.json").exists() and not (out / "adapter_config.json").exists()
+    record = json.loads((out / "redapter_config.json").read_text())
+    assert record["config"]["loss"]["name"] == "ri_infonce" and "git_sha" in record
+
+    emb.eval()
+    docs = ["a passage on algebra number 0", "the derivative of a polynomial"]
+    live = emb.encode_documents(docs)
+    live_q = emb.encode_queries(["question 1 about geometry"])
+    st = SentenceTransformer(str(out), device="cpu")
+    assert np.allclose(st.encode(docs, normalize_embeddings=True), live, atol=1e-4)
+    assert np.allclose(st.encode(["question 1 about geometry"], prompt_name="query"), live_q, atol=1e-4)
+    reloaded = Embedder(str(out), device="cpu")
+    assert reloaded.pooling == "last_token" and reloaded.instruction.startswith("Given a math post")
+    assert np.allclose(reloaded.encode_documents(docs), live, atol=1e-4)
+    base = Embedder(tiny_qwen3_path, device="cpu")
+    assert not np.allclose(base.encode_documents(docs), live, atol=1e-3)  # the merged weights differ
