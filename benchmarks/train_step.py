@@ -7,7 +7,7 @@ Both run through their HF-Trainer-based trainers; a callback times each optimize
 backward, optimizer; data loading excluded for both). Runs are interleaved (ours-InfoNCE, ST-MNRL,
 ours-RI-InfoNCE, repeat), the first step of every run is dropped as warm-up, medians are reported.
 
-    python benchmarks/train_step.py --repeats 3 --steps 4
+    python benchmarks/train_step.py --repeats 3 --steps 3
 
 Goals: samples/s ours / ST >= 1.0; RI-InfoNCE step time / InfoNCE step time <= 1.35.
 """
@@ -102,10 +102,10 @@ def run_st(samples: list[dict], args: argparse.Namespace, out: Path) -> list[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=4, help="timed steps per run (one more is run as warm-up)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per run (one more is run as warm-up)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--group", type=int, default=4)
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--max-length", type=int, default=96)
     args = parser.parse_args()
 
     samples = make_samples(args.batch * (args.steps + 1), args.group, seed=0)

@@ -92,6 +92,7 @@ def train(out: Path, loss: str, args: argparse.Namespace) -> dict:
         f"train.max_steps={args.steps}", f"loss.ri_warmup_steps={args.warmup}", f"train.seed={args.seed}",
         f"train.per_device_train_batch_size={args.batch}", f"data.group_size={args.group}",
         f"train.learning_rate={args.lr}", "train.save_strategy='no'", "train.disable_tqdm=true",
+        f"model.max_query_length={args.max_length}", f"model.max_passage_length={args.max_length}",
     ]
     recipe = Path(__file__).resolve().parents[1] / "src" / "reasonembed" / "recipes" / "minilm-cpu.yaml"
     trainer = build_trainer(load_train_config(recipe, overrides))
@@ -116,9 +117,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=Path("runs/theoremqa_oracle"))
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--steps", type=int, default=24)
-    parser.add_argument("--warmup", type=int, default=6, help="RI warm-up (optimizer steps)")
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5, help="RI warm-up (optimizer steps)")
+    parser.add_argument("--batch", type=int, default=12)
+    parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--group", type=int, default=4)
     parser.add_argument("--negatives", type=int, default=15)
     parser.add_argument("--lr", type=float, default=3e-5)

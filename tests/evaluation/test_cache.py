@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from reasonembed.evaluation import cache as cache_mod
+from reasonembed.evaluation import runner
 from reasonembed.evaluation.cache import EmbeddingCache, cache_key
+from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.evaluation.runner import evaluate
 
 
@@ -45,7 +47,7 @@ def test_crash_mid_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_changed_model_settings_or_checkpoint_never_reuse_the_cache(
-    tiny_task: Path, tmp_path: Path, minilm_path: str
+    tiny_task: Path, tmp_path: Path, minilm_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import torch
 
@@ -58,6 +60,11 @@ def test_changed_model_settings_or_checkpoint_never_reuse_the_cache(
         return res["tasks"]["tiny"]["cache_hit"], res["tasks"]["tiny"]["metrics"]["ndcg@10"]
 
     base = Embedder(minilm_path)
+    task = load_eval_dataset(tiny_task).tasks["tiny"]
+    whole, _ = runner._encode_corpus(base, task, None, None, False, "fp")
+    monkeypatch.setattr(runner, "ENCODE_CHUNK", 4)  # 10 documents in 3 chunks: same vectors, same order
+    chunked, _ = runner._encode_corpus(base, task, None, None, False, "fp")
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
     first = run(base)
     assert first[0] is False
     assert run(base) == (True, first[1])  # same model, same corpus: reused, same score

@@ -14,6 +14,7 @@ from reasonembed.redapter.data import (
     DomainBatchSampler,
     DomainSizes,
     GroupedBatchDataset,
+    check_negatives,
     domain_sizes,
     load_samples,
     sample_group,
@@ -44,6 +45,16 @@ def test_no_negatives_is_an_error_unless_group_is_one():
     assert sample_group(_sample(2, 0), 1, random.Random(0)) in (["p0"], ["p1"])
     with pytest.raises(ValueError, match="no hard negatives"):
         sample_group(_sample(2, 0), 4, random.Random(0))
+
+
+def test_missing_negatives_name_file_line_field(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"query": "a", "pos": ["x"], "neg": ["y"], "domain": "d"}\n{"query": "b", "pos": ["x"], "domain": "d"}\n')
+    samples = load_samples([path])
+    check_negatives(samples, {"d": DomainSizes(1, 2)})  # groups of 1 need no negatives
+    with pytest.raises(RecordError) as err:
+        check_negatives(samples, {"d": DomainSizes(4, 2)})
+    assert "t.jsonl" in str(err.value) and "2" in str(err.value) and "neg" in str(err.value)
 
 
 def test_bad_record_names_file_line_field(tmp_path):

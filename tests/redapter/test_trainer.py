@@ -78,3 +78,17 @@ def test_tiny_qwen3_lora_trains_saves_merged_and_reloads(tiny_qwen3_path, train_
     assert np.allclose(reloaded.encode_documents(docs), live, atol=1e-4)
     base = Embedder(tiny_qwen3_path, device="cpu")
     assert not np.allclose(base.encode_documents(docs), live, atol=1e-3)  # the merged weights differ
+
+
+def test_gradcache_inside_the_trainer_gives_the_same_curve(tiny_qwen3_path, train_file, tmp_path):
+    # Tiny Qwen3 without LoRA has no dropout; left padding is per batch, so mini-batches embed identically.
+    extra = ("train.max_steps=3", "train.save_strategy='no'", "model.lora=false", "loss.ri_warmup_steps=1")
+    curves = []
+    for name, mini in (("plain", 0), ("cached", 2)):
+        overrides = tiny_overrides(tiny_qwen3_path, train_file, tmp_path / name, *extra,
+                                   f"loss.gradcache_mini_batch_size={mini}")
+        trainer = build_trainer(load_train_config(None, overrides))
+        trainer.train()
+        curves.append(_losses(trainer))
+    for step in (1, 2, 3):
+        assert curves[1][step]["loss"] == pytest.approx(curves[0][step]["loss"], rel=1e-4), step

@@ -29,7 +29,7 @@ def index_command(
     bm25_variant: str = typer.Option("classic", "--bm25-variant", help="classic (Okapi) | bm25q (BRIGHT's query-side)."),
     instruction: str = typer.Option(None, "--instruction", help="Task instruction stored for queries (default: the model's)."),
     pooling: str = typer.Option(None, "--pooling", help="mean | cls | last_token (default: from the model)."),
-    dtype: str = typer.Option("fp32", "--dtype", help="fp32 | bf16 | fp16 (fp16 on GPU only)."),
+    dtype: str = typer.Option(None, "--dtype", help="fp32 (default) | bf16 | fp16 (fp16 on GPU only)."),
     max_doc_length: int = typer.Option(None, "--max-doc-length", help="Document token limit (default: the model's)."),
     max_query_length: int = typer.Option(None, "--max-query-length", help="Query token limit (default: the model's)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Encoding batch size."),
@@ -47,12 +47,12 @@ def index_command(
     from reasonembed.index.build import build_index, embedder_from_manifest
     from reasonembed.index.store import MANIFEST, IndexStore
 
-    if (out / MANIFEST).exists() and not any([model, pooling, max_doc_length, max_query_length]):
+    if (out / MANIFEST).exists() and not any([model, pooling, dtype, max_doc_length, max_query_length]):
         # extending an index: rebuild exactly the embedder it was made with
         embedder = embedder_from_manifest(IndexStore.open(out, must_be_complete=False).manifest, device=device)
     else:
         embedder = Embedder(
-            model_argument(model), pooling=pooling, dtype=dtype, max_doc_length=max_doc_length,
+            model_argument(model), pooling=pooling, dtype=dtype or "fp32", max_doc_length=max_doc_length,
             max_query_length=max_query_length, device=device, batch_size=batch_size or 32,
         )
     params = None

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         "train",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
         help="Train an embedder with Redapter (RI-InfoNCE). Extra arguments are overrides: "
-        "section.key=value, e.g. loss.name=infonce train.max_steps=100 data.train_files=[a.jsonl].",
+        "section.key=value, e.g. loss.name=infonce train.max_steps=100 data.train_files=\\[a.jsonl,b.jsonl].",
     )
     def train(
         ctx: typer.Context,

@@ -123,7 +123,9 @@ def _str_id(value: Any, path: str, line: int, fld: str) -> str:
     return value
 
 
-def build_corpus(rows: Rows, path: str, id_field: str = "id", text_fields: Sequence[str] = ("content",)):
+def build_corpus(
+    rows: Rows, path: str, id_field: str = "id", text_fields: Sequence[str] = ("content",)
+) -> tuple[list[str], list[str]]:
     """Read documents; returns (ids, texts). Text = the first present text field(s) joined by a space."""
     ids: list[str] = []
     texts: list[str] = []

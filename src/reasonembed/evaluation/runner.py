@@ -37,6 +37,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from reasonembed import __version__
 from reasonembed.errors import ConfigError
 from reasonembed.evaluation.datasets import BRIGHT_TASK_GROUPS, EvalDataset, EvalTask, load_eval_dataset
@@ -46,6 +48,7 @@ from reasonembed.retrieval.base import Hit
 
 log = logging.getLogger(__name__)
 BM25_MODELS = {"bm25": "classic", "bm25q": "bm25q"}
+ENCODE_CHUNK = 32_768
 Run = dict[str, list[Hit]]
 
 
@@ -117,7 +120,14 @@ def _encode_corpus(
         if hit is not None:
             log.info("%s: %d document embeddings from cache", task.name, len(task.doc_ids))
             return hit, True
-    emb = embedder.encode_documents(task.doc_texts, batch_size=batch_size, show_progress=show_progress)
+    # Encode in chunks so the tokenised corpus never sits in memory whole (BRIGHT: up to 414K docs).
+    parts = [
+        embedder.encode_documents(
+            task.doc_texts[start : start + ENCODE_CHUNK], batch_size=batch_size, show_progress=show_progress
+        )
+        for start in range(0, len(task.doc_texts), ENCODE_CHUNK)
+    ]
+    emb = np.concatenate(parts) if len(parts) > 1 else parts[0]
     if cache:
         cache.save(fingerprint, corpus_hash, emb, {"task": task.name, "source": task.source})
     return emb, False

@@ -17,7 +17,7 @@ from reasonembed.losses.distributed import gather_labels, gather_no_grad, gather
 
 CITATION = """@article{chen2025reasonembed,
   title   = {ReasonEmbed: Enhanced Text Embeddings for Reasoning-Intensive Document Retrieval},
-  author  = {Chen, Jianlyu and others},
+  author  = {Chen, Jianlyu and Lan, Junwei and Li, Chaofan and Lian, Defu and Liu, Zheng},
   journal = {arXiv preprint arXiv:2510.08252},
   year    = {2025}
 }"""

@@ -72,4 +72,5 @@ class QuickstartConfig:
     audit: AuditSizes = field(default_factory=AuditSizes)
     train: TrainSizes = field(default_factory=TrainSizes)
     eval: EvalSizes = field(default_factory=EvalSizes)
+    threads: int | None = field(default=None, metadata={"help": "torch CPU threads (None = torch's default, one per core); 1 on a busy shared machine avoids oversubscription."})
     index: bool = field(default=True, metadata={"help": "Build a search index of the full bundled corpus with the trained model (for `reasonembed serve`)."})

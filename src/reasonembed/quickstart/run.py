@@ -215,6 +215,10 @@ class QuickstartRun:
         return self.pipeline
 
     def run(self) -> dict[str, Any]:
+        if self.cfg.threads:
+            import torch
+
+            torch.set_num_threads(self.cfg.threads)
         try:
             return self.build().run()
         finally:

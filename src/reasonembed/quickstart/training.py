@@ -89,7 +89,7 @@ def per_sample_ri(model: Any, samples: list[dict[str, Any]], group_size: int, ba
     from reasonembed.records import TrainingSample
     from reasonembed.redapter.data import sample_group
 
-    embedder = model if isinstance(model, Embedder) else Embedder(str(model))
+    embedder = model if isinstance(model, Embedder) else Embedder(None if model is None else str(model))
     ri_loss = RIInfoNCELoss(embedder, temperature, kappa=kappa, warmup_steps=0)
     usable = [TrainingSample.model_validate(s) for s in samples if s.get("reasoning_query")]
     rng = random.Random(seed)

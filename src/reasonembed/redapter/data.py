@@ -63,6 +63,7 @@ def load_samples(paths: Sequence[str | Path]) -> list[TrainingSample]:
     for path in _files(paths):
         for line, record in iter_table(path):
             sample = validate_record(record, TrainingSample, path, line)
+            sample.source = f"{path}:{line}"
             if sample.domain is None:
                 sample.domain = path.stem.replace("-formatted", "")
             for field in ("train_group_size", "batch_size"):
@@ -90,6 +91,16 @@ def domain_sizes(
                               f"({sizes[domain]} vs {wanted})")
         sizes.setdefault(domain, wanted)
     return sizes
+
+
+def check_negatives(samples: Sequence[TrainingSample], sizes: dict[str, DomainSizes]) -> None:
+    """Every query needs at least one hard negative when its group holds more than the positive."""
+    for sample in samples:
+        if sizes[str(sample.domain)].group_size > 1 and not sample.neg:
+            path, _, line = str(getattr(sample, "source", "?:")).rpartition(":")
+            raise RecordError(path or None, int(line) if line.isdigit() else None, "neg",
+                              f"no hard negatives, but domain {sample.domain!r} uses groups of "
+                              f"{sizes[str(sample.domain)].group_size}")
 
 
 def sample_group(sample: TrainingSample, group_size: int, rng: random.Random) -> list[str]:

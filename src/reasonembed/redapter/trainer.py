@@ -36,6 +36,7 @@ from reasonembed.redapter.data import (
     DomainBatchSampler,
     GroupedBatchDataset,
     RedapterCollator,
+    check_negatives,
     domain_sizes,
     load_samples,
 )
@@ -185,6 +186,7 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
         args.activation_checkpointing = args.gradient_checkpointing = False
     samples = load_samples(cfg.data.train_files)
     sizes = domain_sizes(samples, cfg.data.group_size, args.per_device_train_batch_size, cfg.data.use_data_sizes)
+    check_negatives(samples, sizes)
     seed = args.data_seed if args.data_seed is not None else args.seed
     sampler = DomainBatchSampler([str(s.domain) for s in samples], sizes, args.world_size, seed)
     dataset = GroupedBatchDataset(samples, sizes, seed)

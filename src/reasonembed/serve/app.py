@@ -82,7 +82,7 @@ def create_app(
     if searcher is not None:
         searcher.embedder = batcher  # queries go through the same single model thread
     name = model_name or served_model_name(batcher.model_name_or_path)
-    accepted_names = {name, str(batcher.model_name_or_path)}
+    accepted_names = {name}
 
     app = FastAPI(
         title="reasonembed",

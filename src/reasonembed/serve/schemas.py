@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-
 # A text is "empty" when it holds only characters for which str.isspace() is true. The schema says
 # the same with an explicit class (JSON Schema's `\\s` follows ECMA-262, which differs from Python's).
 NON_BLANK_PATTERN = "[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"

@@ -1,0 +1,44 @@
+"""`reasonembed index` and `reasonembed search` end to end, as the docs show them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from reasonembed.cli import app
+from reasonembed.index import IndexMismatchError
+
+
+def test_index_then_search_then_extend(tmp_path, write_corpus, theoremqa_docs, minilm_path, tiny_qwen3_path) -> None:
+    runner = CliRunner()
+    corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs[:20])
+    out = tmp_path / "idx"
+    result = runner.invoke(app, ["index", "--corpus", str(corpus), "--out", str(out), "--bm25", "--kind", "hnsw"])
+    assert result.exit_code == 0, result.output
+    assert "20 documents (20 added, 0 already there), hnsw index, recall@10 vs exact" in result.output
+
+    doc = theoremqa_docs[4]
+    result = runner.invoke(app, ["search", "--index", str(out), "-k", "2", "--json", doc["content"]])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [r["rank"] for r in rows] == [1, 2] and rows[0]["id"] == doc["id"] and rows[0]["text"] == doc["content"]
+
+    result = runner.invoke(app, ["search", "--index", str(out), "-k", "3", "--hybrid", doc["content"]])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-3].split()[2] == doc["id"]
+
+    more = write_corpus(tmp_path / "more.jsonl", theoremqa_docs[18:25])
+    result = runner.invoke(app, ["index", "--corpus", str(more), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "25 documents (5 added, 2 already there), hnsw index" in result.output
+
+    result = runner.invoke(app, ["search", "--index", str(out), "--model", tiny_qwen3_path, "anything"])
+    assert isinstance(result.exception, IndexMismatchError)
+
+
+@pytest.mark.parametrize("bad", ["", "   "])
+def test_empty_query_is_refused(tmp_path, bad) -> None:
+    result = CliRunner().invoke(app, ["search", "--index", str(tmp_path), bad])
+    assert result.exception is not None and "the query is empty" in str(result.exception)

@@ -1,0 +1,46 @@
+"""`torchrun` with 2 CPU processes (gloo) trains exactly like 1 process holding the same global batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from redapter_helpers import tiny_overrides
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _curve(out: Path, steps: int) -> dict[int, float]:
+    state = json.loads((out / f"checkpoint-{steps}" / "trainer_state.json").read_text())
+    return {h["step"]: h["infonce"] for h in state["log_history"] if "infonce" in h}
+
+
+def _train(launcher: list[str], overrides: list[str]) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([*launcher, "-m", "reasonembed.cli", "train", *overrides], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def test_two_process_ddp_matches_one_process(tiny_qwen3_path, train_file, tmp_path):
+    common = ("model.lora=false", "train.max_steps=3", "train.save_steps=3", "loss.ri_warmup_steps=1",
+              "train.use_cpu=true", "train.dataloader_pin_memory=false")
+    one = tiny_overrides(tiny_qwen3_path, train_file, tmp_path / "one", *common, "train.per_device_train_batch_size=4")
+    two = tiny_overrides(tiny_qwen3_path, train_file, tmp_path / "two", *common, "train.per_device_train_batch_size=2")
+    _train([sys.executable], one)
+    _train([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+            str(_free_port())], two)
+    a, b = _curve(tmp_path / "one", 3), _curve(tmp_path / "two", 3)
+    assert sorted(a) == sorted(b) == [1, 2, 3]
+    for step in a:
+        assert b[step] == pytest.approx(a[step], rel=1e-4), step
+    assert len(set(a.values())) == 3
