@@ -138,10 +138,14 @@ def main() -> None:
             for repeat in range(args.repeats):
                 for endpoint in endpoints:
                     for mode in modes if repeat % 2 == 0 else modes[::-1]:  # interleaved, order alternates
+                        before = httpx.get(servers[mode][1] + "/healthz").json()
                         result = asyncio.run(run_phase(servers[mode][1], endpoint, queries, args.clients, args.duration, model))
+                        after = httpx.get(servers[mode][1] + "/healthz").json()
+                        batches = max(after["encode_batches"] - before["encode_batches"], 1)
+                        result["mean_batch"] = (after["encoded_texts"] - before["encoded_texts"]) / batches
                         runs.append({"repeat": repeat, "endpoint": endpoint, "mode": mode, **result})
                         print(f"repeat {repeat} {endpoint:15s} {mode:9s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
-                              f"  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}", flush=True)
+                              f"  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}  mean batch {result['mean_batch']:.1f}", flush=True)
             rss_after = {mode: rss_mib(proc) for mode, (proc, _) in servers.items()}
         finally:
             for proc, _ in servers.values():

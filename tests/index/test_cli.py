@@ -22,12 +22,12 @@ def test_index_then_search_then_extend(tmp_path, write_corpus, theoremqa_docs, m
     doc = theoremqa_docs[4]
     result = runner.invoke(app, ["search", "--index", str(out), "-k", "2", "--json", doc["content"]])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["id"] == doc["id"] and rows[0]["text"] == doc["content"]
 
     result = runner.invoke(app, ["search", "--index", str(out), "-k", "3", "--hybrid", doc["content"]])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-3].split()[2] == doc["id"]
+    assert result.stdout.splitlines()[0].split()[2] == doc["id"]
 
     more = write_corpus(tmp_path / "more.jsonl", theoremqa_docs[18:25])
     result = runner.invoke(app, ["index", "--corpus", str(more), "--out", str(out)])

@@ -20,7 +20,8 @@ def _requests(n: int) -> list[ChatRequest]:
 
 
 def test_429_burst_is_retried_and_counted():
-    script = lambda body, n: Reply(429, {"error": "slow down"}, headers={"Retry-After": "0"}) if n <= 3 else Reply(body=completion("ok", 7, 2))
+    def script(body, n):
+        return Reply(429, {"error": "slow down"}, headers={"Retry-After": "0"}) if n <= 3 else Reply(body=completion("ok", 7, 2))
     with ScriptedOpenAIServer(script) as server:
         llm = _client(server.base_url, max_retries=5)
         result = llm.chat([{"role": "user", "content": "hi"}])
@@ -30,7 +31,8 @@ def test_429_burst_is_retried_and_counted():
 
 
 def test_500_burst_under_concurrency_every_request_succeeds():
-    script = lambda body, n: Reply(500, "internal error") if n <= 20 else Reply(body=completion(body["messages"][0]["content"].upper()))
+    def script(body, n):
+        return Reply(500, "internal error") if n <= 20 else Reply(body=completion(body["messages"][0]["content"].upper()))
     with ScriptedOpenAIServer(script) as server:
         llm = _client(server.base_url, max_concurrency=8, max_retries=8)
         results = {req.key: res for req, res in llm.map(_requests(30))}
@@ -42,7 +44,8 @@ def test_500_burst_under_concurrency_every_request_succeeds():
 
 
 def test_timeout_is_retried():
-    script = lambda body, n: Reply(body=completion("late"), delay_s=1.5) if n == 1 else Reply(body=completion("fast"))
+    def script(body, n):
+        return Reply(body=completion("late"), delay_s=1.5) if n == 1 else Reply(body=completion("fast"))
     with ScriptedOpenAIServer(script) as server:
         llm = _client(server.base_url, timeout_s=0.3, max_retries=2)
         result = llm.chat([{"role": "user", "content": "hi"}])
@@ -60,7 +63,8 @@ def test_malformed_replies_fail_after_retries_without_raising():
 
 
 def test_reply_without_choices_is_malformed_then_recovers():
-    script = lambda body, n: Reply(body={"object": "chat.completion"}) if n == 1 else Reply(body=completion("fine"))
+    def script(body, n):
+        return Reply(body={"object": "chat.completion"}) if n == 1 else Reply(body=completion("fine"))
     with ScriptedOpenAIServer(script) as server:
         result = _client(server.base_url).chat([{"role": "user", "content": "x"}])
     assert result.ok and result.text == "fine" and result.retries == 1
@@ -84,7 +88,8 @@ def test_think_blocks_are_stripped_and_sampling_is_sent():
 
 
 def test_concurrency_is_bounded_and_endpoints_share_the_load():
-    script = lambda body, n: Reply(body=completion("ok"), delay_s=0.05)
+    def script(body, n):
+        return Reply(body=completion("ok"), delay_s=0.05)
     with ScriptedOpenAIServer(script) as a, ScriptedOpenAIServer(script) as b:
         llm = _client(a.base_url, b.base_url, max_concurrency=6)
         results = list(llm.map(_requests(60)))
@@ -96,10 +101,6 @@ def test_concurrency_is_bounded_and_endpoints_share_the_load():
 
 def test_api_key_comes_from_the_named_env_var(monkeypatch):
     seen = {}
-
-    class Capture(ScriptedOpenAIServer):
-        pass
-
     monkeypatch.setenv("MY_LLM_KEY", "sekrit")
     with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"))) as server:
         llm = _client(server.base_url, api_key_env="MY_LLM_KEY")

@@ -58,3 +58,18 @@ def test_interrupted_stage_resumes_in_its_folder_but_stale_folder_is_wiped(tmp_p
 def test_bad_dependency_order_is_refused(tmp_path):
     with pytest.raises(ValueError, match="depends on"):
         Pipeline(tmp_path, [Stage("x", lambda f: {}, depends=["y"]), Stage("y", lambda f: {})])
+
+
+def test_time_left_is_calibrated_per_kind():
+    import time as _time
+
+    def slow(folder):
+        _time.sleep(0.05)
+        return {}
+
+    stages = [Stage("a", slow, estimate_s=40, kind="llm"), Stage("b", slow, estimate_s=100, kind="llm"),
+              Stage("c", slow, estimate_s=7, kind="cpu")]
+    p = Pipeline("/tmp/unused-never-created", stages, log=lambda m: None)
+    # "llm" ran 4x faster than estimated over >= 30 s of estimates: its remaining stage shrinks; "cpu" stays
+    assert p._time_left(1, {"llm": 10.0}, {"llm": 40.0}) == 100 * 0.25 + 7
+    assert p._time_left(1, {"llm": 1.0}, {"llm": 5.0}) == 100 + 7  # too little evidence: keep the estimate

@@ -49,3 +49,19 @@ def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     second = _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
     assert scripted_llm.calls == calls  # nothing re-asked of the LLM
     assert "reused from an earlier run" in second.output
+
+
+def test_quickstart_with_bundled_smollm2_tiny(tmp_path):
+    """The default LLM path (SmolLM2 in process), shrunk to a couple of calls per stage."""
+    out = tmp_path / "qs"
+    _run(["--out", str(out), *TINY, "--docs", "2", "--candidates", "2", "--audit-queries", "2", "--no-entailmentbank",
+          "--set", "index=false", "--set", "train.gold_max_queries=8", "--set", "llm.batch_size=4"])
+    report = (out / "report.md").read_text()
+    assert "SmolLM2" in report and "## Judge audit" in report
+    audit = json.loads((out / "audit" / "audit.json").read_text())
+    assert audit["n_pairs"] == 4 and audit["n_scored"] + audit["n_unparsed"] == 4  # never guessed
+    results = json.loads((out / "evaluate" / "results.json").read_text())["systems"]
+    assert "MiniLM + gold pairs (InfoNCE)" in results and set(results["BM25"]) == {"eval", "train"}
+    remix = json.loads((out / ".stages" / "train_remix.json").read_text())["summary"]
+    if remix.get("skipped"):  # SmolLM2 rarely yields both a positive and a negative: the report must say so
+        assert "Too few synthetic samples to train on" in report

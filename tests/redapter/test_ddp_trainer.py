@@ -31,6 +31,7 @@ def _train(launcher: list[str], overrides: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
 
 
+@pytest.mark.slow  # three processes importing transformers: ~40 s idle, minutes on a busy CPU
 def test_two_process_ddp_matches_one_process(tiny_qwen3_path, train_file, tmp_path):
     common = ("model.lora=false", "train.max_steps=3", "train.save_steps=3", "loss.ri_warmup_steps=1",
               "train.use_cpu=true", "train.dataloader_pin_memory=false")

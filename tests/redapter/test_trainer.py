@@ -92,3 +92,20 @@ def test_gradcache_inside_the_trainer_gives_the_same_curve(tiny_qwen3_path, trai
         curves.append(_losses(trainer))
     for step in (1, 2, 3):
         assert curves[1][step]["loss"] == pytest.approx(curves[0][step]["loss"], rel=1e-4), step
+
+
+def test_dev_evaluation_every_n_steps(tiny_qwen3_path, train_file, tmp_path):
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    docs = [{"id": f"d{i}", "content": f"a passage on {t} number 0"} for i, t in enumerate(["algebra", "geometry", "music"])]
+    examples = [{"id": "q0", "query": "question about algebra", "gold_ids": ["d0"], "excluded_ids": []},
+                {"id": "q1", "query": "question about music", "gold_ids": ["d2"], "excluded_ids": ["N/A"]}]
+    (dev / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (dev / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
+    extra = ("train.max_steps=3", "train.save_strategy='no'", f"data.dev_dataset={dev}", "data.dev_every_steps=2")
+    trainer = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path / "o", *extra)))
+    trainer.train()
+    dev_logs = [(h["step"], h["dev_ndcg@10"]) for h in trainer.state.log_history if "dev_ndcg@10" in h]
+    assert [s for s, _ in dev_logs] == [2, 3]  # every 2 steps, and at the end
+    assert all(0.0 <= v <= 1.0 for _, v in dev_logs)
+    assert trainer.model.training  # evaluation put the model back in train mode

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 from conftest import make_doc, write_corpus
-
 from reasonembed.config import load_config
 from reasonembed.io import read_jsonl
 from reasonembed.remixer import dedup

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from conftest import synth_overrides
-
 from reasonembed.config import load_config
 from reasonembed.io import read_jsonl
 from reasonembed.records import Candidates, Judgement, Query, TrainingSample, validate_record
@@ -87,11 +86,13 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
 
 
 def test_failed_llm_calls_write_nothing_and_are_retried_next_run(tmp_path, corpus, minilm):
-    from conftest import brain
     from openai_server import Reply, ScriptedOpenAIServer
 
+    from conftest import brain
+
     down = {"on": True}
-    script = lambda body, n: Reply(503, "overloaded") if down["on"] else brain(body, n)
+    def script(body, n):
+        return Reply(503, "overloaded") if down["on"] else brain(body, n)
     with ScriptedOpenAIServer(script) as server:
         cfg = load_config(SynthConfig, None, synth_overrides(corpus, tmp_path / "run", server.base_url) + ["llm.max_retries=1"])
         run_stage("clean", cfg)

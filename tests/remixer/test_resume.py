@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import brain, synth_overrides, write_corpus
 from openai_server import ScriptedOpenAIServer
 
+from conftest import brain, synth_overrides, write_corpus
 from reasonembed.config import load_config
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.pipeline import run_stage
@@ -37,10 +37,10 @@ def _slow_brain(body, n):
 
 @pytest.mark.parametrize("stage", ["generate", "judge"])
 def test_sigkill_mid_stage_then_resume(tmp_path, stage, minilm):
-    corpus = write_corpus(tmp_path / "corpus.jsonl", 60)
+    corpus = write_corpus(tmp_path / "corpus.jsonl", 40)
     with ScriptedOpenAIServer(_slow_brain) as server:
         base = tmp_path / "base"
-        over = synth_overrides(corpus, base, server.base_url) + ["llm.max_concurrency=2"]
+        over = synth_overrides(corpus, base, server.base_url) + ["llm.max_concurrency=2", "mine.top_k=2"]
         cfg = load_config(SynthConfig, None, over)
         run_stage("clean", cfg)
         if stage == "judge":

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 _DONE = object()
+POOL_SHARD = 1
 
 
 class _Retryable(Exception):
@@ -184,22 +185,29 @@ class OpenAIChatClient(LLM):
         iterator = iter(requests)
         inflight = {e: 0 for e in self.endpoints}
         n = self.config.max_concurrency
-        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        # httpx's pool stalls (seconds) when one client multiplexes many connections at once; a few
+        # small clients (<= POOL_SHARD connections each) keep throughput near ideal at concurrency 64
+        shards = max(1, -(-n // POOL_SHARD))
+        per = -(-n // shards)
+        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
         timeout = httpx.Timeout(self.config.timeout_s)
+        clients = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(shards)]
 
-        async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
+        async def worker(http: httpx.AsyncClient) -> None:
+            while not stop.is_set():
+                try:
+                    request = next(iterator)
+                except StopIteration:
+                    return
+                result = await self._run_one(http, request, inflight)
+                self.accounting.record(result)
+                out.put((request, result))
 
-            async def worker() -> None:
-                while not stop.is_set():
-                    try:
-                        request = next(iterator)
-                    except StopIteration:
-                        return
-                    result = await self._run_one(http, request, inflight)
-                    self.accounting.record(result)
-                    out.put((request, result))
-
-            await asyncio.gather(*(worker() for _ in range(n)))
+        try:
+            await asyncio.gather(*(worker(clients[i % shards]) for i in range(n)))
+        finally:
+            for http in clients:
+                await http.aclose()
 
     def map(self, requests: Iterable[ChatRequest]) -> Iterator[tuple[ChatRequest, ChatResult]]:
         out: queue.Queue = queue.Queue()

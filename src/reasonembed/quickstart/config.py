@@ -45,10 +45,11 @@ class TrainSizes:
     batch_size: int = field(default=8, metadata={"help": "Queries per batch."})
     group_size: int = field(default=4, metadata={"help": "Passages per query: 1 positive + group_size-1 hard negatives."})
     learning_rate: float = field(default=2e-5, metadata={"help": "AdamW learning rate."})
-    temperature: float = field(default=0.02, metadata={"help": "InfoNCE temperature (paper: 0.02)."})
+    temperature: float = field(default=0.05, metadata={"help": "InfoNCE temperature. 0.05 = MiniLM's own pre-training scale (20); the paper's 0.02 is for Qwen3/Llama with LoRA."})
     ri_warmup_steps: int = field(default=2, metadata={"help": "Plain-InfoNCE steps before RI weighting (paper: 100; tiny runs need fewer)."})
     kappa: float = field(default=5.0, metadata={"help": "RI cap (paper: 5)."})
     min_samples: int = field(default=4, metadata={"help": "Fewer assembled samples than this: skip the ReMixer-trained model and say so."})
+    gold_max_queries: int | None = field(default=None, metadata={"help": "Gold-pair baseline: use only the first N train-part queries (None = all)."})
     gold_negatives: int = field(default=3, metadata={"help": "Gold-pair baseline: BM25-similar non-gold hard negatives per query."})
     max_length: int = field(default=256, metadata={"help": "Max tokens for queries and passages in training."})
 

@@ -28,7 +28,7 @@ class System:
 
     name: str
     model: Any = None  # "bm25" | model dir | Embedder; None for a hybrid
-    instruction: str | None = None  # query instruction used on every column (None: raw query)
+    instructed: bool = False  # prefix queries with the column's task instruction (else the raw query)
     hybrid_of: tuple[str, str] | None = None  # names of two earlier systems to fuse
 
 
@@ -77,9 +77,13 @@ def load_column(folder: str | Path, max_queries: int | None = None, max_docs: in
 
 
 def evaluate_systems(systems: Sequence[System], columns: Mapping[str, EvalDataset], cache_dir: str | Path,
-                     fusion: str = "rrf", depth: int = 100, batch_size: int | None = None,
-                     log: Any = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """{system: {column: {"metrics", "per_query", "num_queries", "num_documents", "instruction"}}}."""
+                     instructions: Mapping[str, str | None] | None = None, fusion: str = "rrf", depth: int = 100,
+                     batch_size: int | None = None, log: Any = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """{system: {column: {"metrics", "per_query", "num_queries", "num_documents", "instruction"}}}.
+
+    `instructions` maps a column to its task instruction, used by systems with `instructed=True`.
+    """
+    instructions = instructions or {}
     from reasonembed.evaluation.runner import load_model, retrieve_task, score_task
     from reasonembed.retrieval.fusion import fuse
 
@@ -95,9 +99,11 @@ def evaluate_systems(systems: Sequence[System], columns: Mapping[str, EvalDatase
                 run = fuse(a, b, fusion, depth=depth).batch_search(task.query_texts, task.query_ids, depth, task.excluded)
                 info: dict[str, Any] = {"fusion": fusion, "of": list(system.hybrid_of), "depth": depth}
             else:
-                run, info = retrieve_task(model, task, system.instruction, cache_dir=cache_dir, batch_size=batch_size)
+                instruction = instructions.get(col) if system.instructed else None
+                run, info = retrieve_task(model, task, instruction, cache_dir=cache_dir, batch_size=batch_size)
+                info["instruction"] = instruction
             runs[(system.name, col)] = run
-            results[system.name][col] = {**score_task(task, run), "instruction": system.instruction, **info}
+            results[system.name][col] = {**score_task(task, run), **info}
             if log:
                 log(f"  {system.name} on {col}: nDCG@10 {100 * results[system.name][col]['metrics']['ndcg@10']:.1f}")
     return results

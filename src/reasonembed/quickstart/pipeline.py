@@ -32,6 +32,8 @@ from typing import Any
 from reasonembed import __version__
 from reasonembed.io import write_json
 
+MIN_CALIBRATION_S = 30.0
+
 
 @dataclass
 class Stage:
@@ -94,11 +96,12 @@ class Pipeline:
             return None
 
     def _time_left(self, start: int, actual: dict[str, float], estimated: dict[str, float]) -> float:
-        total_a, total_e = sum(actual.values()), sum(estimated.values())
-        overall = total_a / total_e if total_e > 0 else 1.0
+        """Remaining estimates, each rescaled by actual/estimated of its kind once that kind has had
+        at least MIN_CALIBRATION_S of estimated work (tiny stages say little about big ones)."""
         left = 0.0
         for stage in self.stages[start:]:
-            ratio = actual[stage.kind] / estimated[stage.kind] if estimated.get(stage.kind) else overall
+            est = estimated.get(stage.kind, 0.0)
+            ratio = actual[stage.kind] / est if est >= MIN_CALIBRATION_S else 1.0
             left += stage.estimate_s * ratio
         return left
 

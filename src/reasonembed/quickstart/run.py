@@ -24,6 +24,8 @@ from reasonembed.quickstart.pipeline import Pipeline, Stage
 
 DOMAIN = "theoremqa_questions"
 SYNTH_STAGES = ("clean", "generate", "mine", "judge", "reason", "assemble")
+# EntailmentBank has no BRIGHT instruction; worded like BRIGHT's, for the models trained with instructions.
+EB_INSTRUCTION = "Given a science question, retrieve the facts that help answer the question."
 SHORT_LENGTHS = {"less than 100 words": 2, "100 to 200 words": 1}
 
 
@@ -111,7 +113,7 @@ class QuickstartRun:
 
             t = self.cfg.train
             if which == "gold":
-                samples = gold_samples(self.data / "train", self.spec.instruction, t.gold_negatives)
+                samples = gold_samples(self.data / "train", self.spec.instruction, t.gold_negatives)[:t.gold_max_queries]
                 path = folder / "samples.jsonl"
                 write_jsonl(path, samples)
                 return train_model(path, folder, t, "infonce", self.spec.instruction, self.cfg.seed)
@@ -135,16 +137,16 @@ class QuickstartRun:
         if e.entailmentbank:
             columns["entailmentbank"] = load_column(entailmentbank_facts_dev(), e.entailmentbank_queries,
                                                     e.entailmentbank_docs, self.cfg.seed)
-        instr = self.spec.instruction
+        instructions = {"eval": self.spec.instruction, "train": self.spec.instruction, "entailmentbank": EB_INSTRUCTION}
         systems = [System("BM25", "bm25"), System("MiniLM (base)", "minilm"),
-                   System("MiniLM (base) + instruction", "minilm", instr),
+                   System("MiniLM (base) + instruction", "minilm", True),
                    System(f"hybrid BM25 + MiniLM ({e.fusion})", hybrid_of=("MiniLM (base)", "BM25"))]
         for which, label in (("remix", "MiniLM + ReMixer data (RI-InfoNCE)"), ("gold", "MiniLM + gold pairs (InfoNCE)")):
             model_dir = self.root / f"train_{which}" / "model"
             if model_dir.exists():
-                systems.append(System(label, str(model_dir), instr))
-        results = evaluate_systems(systems, columns, folder / "embedding-cache", e.fusion, batch_size=e.batch_size,
-                                   log=self.log)
+                systems.append(System(label, str(model_dir), True))
+        results = evaluate_systems(systems, columns, folder / "embedding-cache", instructions, e.fusion,
+                                   batch_size=e.batch_size, log=self.log)
         columns_info = {c: {"source": next(iter(d.tasks.values())).source, "queries": len(next(iter(d.tasks.values())).query_ids),
                             "documents": len(next(iter(d.tasks.values())).doc_ids)} for c, d in columns.items()}
         write_json(folder / "results.json", {"columns": columns_info, "systems": results})

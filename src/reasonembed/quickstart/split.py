@@ -90,7 +90,7 @@ def assign_theorems(query_counts: dict[str, int], eval_fraction: float, seed: in
             in_eval += query_counts[theorem]
         else:
             part[theorem] = "train"
-    if "train" not in part.values():  # a single theorem cannot be split
+    if set(part.values()) != {"train", "eval"}:  # a single theorem cannot be split
         raise ValueError("need at least two theorems to split by theorem")
     return part
 

@@ -62,6 +62,16 @@ def _synth(o: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _generated(run: Any) -> str:
+    path = run.root / "synth" / "generate" / "queries.jsonl"
+    queries = read_jsonl(path) if path.exists() else []
+    if not queries:
+        return "The generator produced no accepted query."
+    lines = ["The first generated queries, verbatim (judge their quality yourself):", ""]
+    lines += [f"- {q['query'][:300]!r}" for q in queries[:3]]
+    return "\n".join(lines)
+
+
 def _samples_note(run: Any, o: dict[str, Any]) -> str:
     remix = o["train_remix"].summary
     if remix.get("skipped"):
@@ -113,7 +123,7 @@ def _audit(run: Any, o: dict[str, Any]) -> str:
     a = o["audit"].summary
     parts = ["On train-part questions paired with a gold document (same theorem) or a document sampled from "
              "outside their gold set, scored by the same judge prompt and LLM as the synthesis run:", "",
-             a["gold_markdown"], "", f"![judge audit](audit/judge_audit.png)"]
+             a["gold_markdown"], "", "![judge audit](audit/judge_audit.png)"]
     if "proxy_markdown" in a:
         parts += ["", "### On the synthesis run's own judgements (source-theorem proxy)", "",
                   "A candidate counts as relevant when it shares the theorem of the document the synthetic query was "
@@ -136,13 +146,25 @@ def _results(run: Any, o: dict[str, Any]) -> tuple[str, str]:
     return "\n".join(tables), "\n".join(sentences)
 
 
+def _bottom_line(run: Any, o: dict[str, Any], sentences: str) -> str:
+    gold = o["audit"].summary["gold"]
+    remix = o["train_remix"].summary
+    lines = [f"- Judge: {gold['verdict']} (kappa {gold['kappa']:.2f} vs chance 0; accuracy {gold['accuracy']:.2f} vs "
+             f"{gold['chance_accuracy']:.2f}; {gold['n_unparsed']} of {gold['n_pairs']} answers had no parsable score)."
+             if gold["n_scored"] else f"- Judge: {gold['verdict']}."]
+    lines.append(f"- Synthetic samples: {remix['samples']}" + (" — too few to train on." if remix.get("skipped") else "."))
+    unseen = [line for line in sentences.splitlines() if "unseen theorems" in line and "**MiniLM +" in line]
+    lines += unseen or ["- No trained model was evaluated on unseen theorems."]
+    return "\n".join(lines)
+
+
 def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
     root = run.root
     figures = root / "report"
     figures.mkdir(parents=True, exist_ok=True)
     o = dict(outcomes)
     results, sentences = _results(run, o)
-    stages = [{"name": n, "wall_s": x.wall_s, "reused": x.reused, "note": ""} for n, x in o.items()]
+    stages = [{"name": n, "wall_s": x.wall_s, "reused": x.reused} for n, x in o.items()]
     idx = o.get("index")
     serve = (f"The index at `{idx.summary['index']}` holds the full bundled corpus embedded with `{idx.summary['model']}`:\n\n"
              f"    {idx.summary['serve']}\n") if idx and not idx.summary.get("skipped") else "No index was built."
@@ -151,11 +173,12 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
               "Only the eval-part column (theorems never seen in training) and EntailmentBank (another domain) "
               "measure whether training transferred.")
     sections = [
+        ("Bottom line", _bottom_line(run, o, sentences)),
         ("What ran", _setup(run, o)),
         ("Results", results),
         ("What improved and what did not", sentences + "\n\n" + honest),
         ("Judge audit: is the LLM good enough to label training data?", _audit(run, o)),
-        ("Synthesis (ReMixer)", _synth(o) + "\n\n" + _samples_note(run, o)),
+        ("Synthesis (ReMixer)", _synth(o) + "\n\n" + _generated(run) + "\n\n" + _samples_note(run, o)),
         ("Training (Redapter)", _training(run, o, figures)),
         ("Stages and wall time", stage_table(stages)),
         ("Serve the trained model", serve),

@@ -172,6 +172,8 @@ def create_app(
             index_kind=searcher.index.kind if searcher is not None else None,
             hybrid_available=bm25 is not None,
             auth=api_key is not None,
+            encode_batches=batcher.batches,
+            encoded_texts=batcher.texts,
         )
 
     @app.get("/", include_in_schema=False)

@@ -134,6 +134,8 @@ class Health(BaseModel):
     index_kind: str | None
     hybrid_available: bool
     auth: bool
+    encode_batches: int = Field(description="Forward passes run so far (concurrent requests share one).")
+    encoded_texts: int = Field(description="Texts encoded so far.")
 
 
 def apply_limits(
