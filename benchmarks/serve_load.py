@@ -41,9 +41,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(index: Path, max_batch: int) -> tuple[subprocess.Popen, str]:
+def start_server(index: Path, max_batch: int, threads: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.pop("REASONEMBED_API_KEY", None)
     cmd = [sys.executable, "-m", "reasonembed.cli", "serve", "--index", str(index), "--host", "127.0.0.1",
            "--port", str(port), "--max-batch", str(max_batch)]
@@ -104,10 +106,14 @@ async def run_phase(url: str, endpoint: str, queries: list[str], clients: int, d
     }
 
 
-def build_default_index(root: Path) -> Path:
+def build_default_index(root: Path, threads: int | None = None) -> Path:
+    import torch
+
     from reasonembed.embedder import Embedder
     from reasonembed.index import build_index
 
+    if threads:  # Embedder.fingerprint sums weights in parallel, so it must match the servers' threads
+        torch.set_num_threads(threads)
     out = root / "idx"
     build_index(DATA / "documents.jsonl", out, Embedder(), show_progress=False)
     return out
@@ -121,6 +127,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--endpoints", default="/search,/v1/embeddings")
     parser.add_argument("--modes", default="batched,unbatched", help="batched (max_batch 128), unbatched (max_batch 1).")
+    parser.add_argument("--server-threads", type=int, help="OMP/MKL threads per server (default: torch's choice).")
     parser.add_argument("--out", type=Path, help="Write all measurements as JSON.")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -129,8 +136,8 @@ def main() -> None:
     endpoints = [e for e in args.endpoints.split(",") if e]
     modes = [m for m in args.modes.split(",") if m]
     with tempfile.TemporaryDirectory() as tmp:
-        index = args.index or build_default_index(Path(tmp))
-        servers = {mode: start_server(index, MODES[mode]) for mode in modes}
+        index = args.index or build_default_index(Path(tmp), args.server_threads)
+        servers = {mode: start_server(index, MODES[mode], args.server_threads) for mode in modes}
         model = httpx.get(next(iter(servers.values()))[1] + "/healthz").json()["model"]
         rss_before = {mode: rss_mib(proc) for mode, (proc, _) in servers.items()}
         runs: list[dict] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 from openai_server import Reply, ScriptedOpenAIServer, completion
 
@@ -114,3 +117,75 @@ def test_config_errors():
         build_llm(LLMConfig(backend="openai", model="", base_urls=["http://x/v1"]))
     with pytest.raises(ConfigError):
         build_llm(LLMConfig(backend="openai", model="m", base_urls=[]))
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    from email.utils import formatdate
+
+    from reasonembed.llm.client import _retry_after
+
+    assert _retry_after({"Retry-After": "2.5"}) == 2.5
+    assert _retry_after({"Retry-After": "-3"}) == 0.0
+    assert _retry_after({}) is None and _retry_after({"Retry-After": "soon"}) is None
+    later = _retry_after({"Retry-After": formatdate(time.time() + 30, usegmt=True)})
+    assert later is not None and 25 < later <= 30
+    assert _retry_after({"Retry-After": formatdate(time.time() - 30, usegmt=True)}) == 0.0
+    llm = _client("http://127.0.0.1:9/v1")
+    assert all(llm._backoff(0, 0.04) >= 0.04 for _ in range(20))  # the server's wait wins over a shorter backoff
+    assert all(0.005 <= llm._backoff(0, None) <= 0.01 for _ in range(20))  # d/2 + U(0, d/2) with d = 0.01
+
+
+def test_connection_errors_move_to_a_live_endpoint():
+    with socket.socket() as s:  # a port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"))) as live:
+        llm = _client(dead, live.base_url, max_concurrency=4, max_retries=3)
+        results = [res for _, res in llm.map(_requests(20))]
+        assert live.calls == 20
+    assert all(r.ok and r.endpoint == live.base_url for r in results)
+    assert llm.accounting.snapshot()["retries"] >= 1  # the dead endpoint was tried and left
+
+
+def test_least_busy_routing_favours_the_faster_endpoint():
+    with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("slow"), delay_s=0.2)) as slow, \
+            ScriptedOpenAIServer(lambda body, n: Reply(body=completion("fast"), delay_s=0.01)) as fast:
+        llm = _client(slow.base_url, fast.base_url, max_concurrency=4)
+        assert len(list(llm.map(_requests(80)))) == 80
+        assert fast.calls > 3 * slow.calls and slow.calls >= 2
+
+
+def test_high_concurrency_keeps_every_slot_busy():
+    # one connection per worker, none queued behind a pool: the server sees all 48 requests at once
+    with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"), delay_s=0.3)) as server:
+        llm = _client(server.base_url, max_concurrency=48)
+        start = time.perf_counter()
+        assert sum(res.ok for _, res in llm.map(_requests(144))) == 144
+        elapsed = time.perf_counter() - start
+        assert server.max_inflight == 48
+    assert elapsed < 3 * 0.3 * 4  # ideal 0.9 s; generous for a loaded machine, a stalling pool takes far longer
+
+
+def test_stopping_early_does_not_hang_or_run_everything():
+    with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"), delay_s=0.05)) as server:
+        llm = _client(server.base_url, max_concurrency=2)
+        start = time.perf_counter()
+        for _ in llm.map(_requests(1000)):
+            break
+        assert time.perf_counter() - start < 3
+        assert server.calls < 10
+
+
+def test_proxy_from_environment_is_resolved_once_per_endpoint(monkeypatch):
+    from reasonembed.llm.client import _env_proxy
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "internal.example")
+    assert _env_proxy("http://api.example/v1") == "http://proxy.example:3128"
+    assert _env_proxy("http://internal.example:8000/v1") is None
+    assert _env_proxy("https://api.example/v1") is None  # no https_proxy set
+    llm = _client("http://api.example/v1", "http://internal.example:8000/v1")
+    assert llm._proxies == {"http://api.example/v1": "http://proxy.example:3128", "http://internal.example:8000/v1": None}

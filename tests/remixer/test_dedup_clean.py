@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import make_doc, write_corpus
+from synth_helpers import make_doc, write_corpus
+
 from reasonembed.config import load_config
 from reasonembed.io import read_jsonl
 from reasonembed.remixer import dedup

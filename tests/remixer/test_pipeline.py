@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import synth_overrides
+from synth_helpers import synth_overrides
+
 from reasonembed.config import load_config
 from reasonembed.io import read_jsonl
 from reasonembed.records import Candidates, Judgement, Query, TrainingSample, validate_record
@@ -87,8 +88,7 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
 
 def test_failed_llm_calls_write_nothing_and_are_retried_next_run(tmp_path, corpus, minilm):
     from openai_server import Reply, ScriptedOpenAIServer
-
-    from conftest import brain
+    from synth_helpers import brain
 
     down = {"on": True}
     def script(body, n):

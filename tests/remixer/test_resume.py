@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from openai_server import ScriptedOpenAIServer
+from synth_helpers import brain, synth_overrides, write_corpus
 
-from conftest import brain, synth_overrides, write_corpus
 from reasonembed.config import load_config
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.pipeline import run_stage

@@ -1,23 +1,30 @@
 """Async client for OpenAI-compatible chat endpoints (vLLM, SGLang, Ollama, hosted APIs).
 
-Why hand-rolled on httpx rather than the `openai` SDK: synthesis needs behaviour the SDK does not
-expose as one policy — bounded concurrency over several endpoints, retries with exponential backoff
-and jitter that also cover malformed 200 replies, per-request token accounting, and streaming
-results back to a synchronous stage as each request finishes.
+Why hand-rolled rather than the `openai` SDK: synthesis needs behaviour the SDK does not expose as
+one policy — bounded concurrency over several endpoints, retries with exponential backoff and jitter
+that also cover malformed 200 replies, per-request token accounting, and streaming results back to a
+synchronous stage as each request finishes.
+
+Why aiohttp rather than httpx: with many connections open at once, httpx's connection pool stalls
+(one AsyncClient at concurrency 64 against a 0.3 s server reached 0.17 of the ideal request rate on
+this project's machine, and the `openai` SDK, built on httpx, 0.15), while one aiohttp session with
+a `TCPConnector` sized to the concurrency reached 0.90 (`benchmarks/synth_throughput.py`).
 
 * Concurrency: `max_concurrency` worker coroutines pull requests lazily from the iterable (memory
-  stays bounded for millions of judge pairs); each request goes to the endpoint with the fewest
+  stays bounded for millions of judge pairs) and share one session whose connector holds at most
+  `max_concurrency` keep-alive connections; each request goes to the endpoint with the fewest
   requests in flight, and a retry prefers a different endpoint.
 * Retries: 408/409/425/429/5xx, timeouts, connection errors and malformed bodies are retried up to
   `max_retries` times, waiting `d/2 + U(0, d/2)` with `d = min(backoff_max, backoff_base * 2**attempt)`
-  (at least the server's `Retry-After`). Other 4xx fail at once. A request that never succeeds
-  yields a `ChatResult` with `error` set — it is counted, never guessed.
+  (at least the server's `Retry-After`, seconds or HTTP date). Other 4xx fail at once. A request that
+  never succeeds yields a `ChatResult` with `error` set — it is counted, never guessed.
 * `map()` runs the event loop in a helper thread and yields `(request, result)` in completion order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import os
@@ -25,10 +32,12 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from reasonembed.errors import ConfigError
 from reasonembed.llm.base import LLM, ChatRequest, ChatResult, LLMAccounting, strip_think
@@ -38,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 _DONE = object()
-POOL_SHARD = 1
 
 
 class _Retryable(Exception):
@@ -51,12 +59,20 @@ class _Fatal(Exception):
     pass
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: `Retry-After` as delta-seconds or as an HTTP date."""
+    value = headers.get("Retry-After")
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def parse_completion(body: Any) -> tuple[str, int, int, str | None]:
@@ -81,6 +97,24 @@ def parse_completion(body: Any) -> tuple[str, int, int, str | None]:
     )
 
 
+def _env_proxy(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to `url` (honouring NO_PROXY), looked up once per endpoint.
+
+    aiohttp's `trust_env=True` would look this (and ~/.netrc) up in a thread for every request, which
+    costs more CPU than the request itself on a loaded machine.
+    """
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or (parts.hostname and urllib.request.proxy_bypass(parts.hostname)):
+        return None
+    return proxy
+
+
+def _snippet(raw: bytes, limit: int) -> str:
+    return raw[:limit].decode("utf-8", errors="replace")
+
+
 class OpenAIChatClient(LLM):
     backend = "openai"
 
@@ -97,6 +131,7 @@ class OpenAIChatClient(LLM):
         self.accounting = LLMAccounting(config.price_per_1k_prompt, config.price_per_1k_completion)
         self._rng = random.Random(rng_seed)
         api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
+        self._proxies = {url: _env_proxy(url) for url in self.endpoints}
         self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -106,7 +141,8 @@ class OpenAIChatClient(LLM):
 
     # -- one request ---------------------------------------------------------------------------
     def _payload(self, request: ChatRequest) -> dict[str, Any]:
-        sampling = request.sampling.to_dict()
+        # shallow copy of the sampling fields (to_dict's dataclasses.asdict deep-copies: slow per call)
+        sampling = {k: v for k, v in vars(request.sampling).items() if v is not None}
         if not self.config.send_top_k:
             sampling.pop("top_k", None)
         payload: dict[str, Any] = {"model": self.model, "messages": request.messages, **sampling}
@@ -121,30 +157,33 @@ class OpenAIChatClient(LLM):
             delay = max(delay, min(retry_after, self.config.backoff_max_s))
         return delay
 
-    async def _attempt(self, http: httpx.AsyncClient, endpoint: str, payload: dict[str, Any]) -> ChatResult:
+    async def _attempt(self, http: aiohttp.ClientSession, endpoint: str, data: bytes) -> ChatResult:
         try:
-            response = await http.post(
-                f"{endpoint}/chat/completions", content=json.dumps(payload), headers=self._headers
-            )
-        except httpx.TimeoutException as exc:
+            async with http.post(
+                f"{endpoint}/chat/completions", data=data, headers=self._headers, proxy=self._proxies[endpoint]
+            ) as response:
+                status = response.status
+                raw = await response.read()
+                retry_after = _retry_after(response.headers)
+        except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise _Retryable(f"timeout: {type(exc).__name__}") from None
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise _Retryable(f"connection: {type(exc).__name__}: {exc}") from None
-        if response.status_code in RETRYABLE_STATUS:
-            raise _Retryable(f"http {response.status_code}: {response.text[:200]}", _retry_after(response))
-        if response.status_code >= 400:
-            raise _Fatal(f"http {response.status_code}: {response.text[:300]}")
+        if status in RETRYABLE_STATUS:
+            raise _Retryable(f"http {status}: {_snippet(raw, 200)}", retry_after)
+        if status >= 400:
+            raise _Fatal(f"http {status}: {_snippet(raw, 300)}")
         try:
-            body = response.json()
+            body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise _Retryable(f"malformed: reply is not JSON: {response.text[:80]!r}") from None
+            raise _Retryable(f"malformed: reply is not JSON: {_snippet(raw, 80)!r}") from None
         content, p_tok, c_tok, finish = parse_completion(body)
         return ChatResult(strip_think(content), content, p_tok, c_tok, finish, endpoint=endpoint)
 
     async def _run_one(
-        self, http: httpx.AsyncClient, request: ChatRequest, inflight: dict[str, int]
+        self, http: aiohttp.ClientSession, request: ChatRequest, inflight: dict[str, int]
     ) -> ChatResult:
-        payload = self._payload(request)
+        data = json.dumps(self._payload(request)).encode("utf-8")
         start = time.perf_counter()
         last_error = "error: no attempt"
         avoid: str | None = None
@@ -152,7 +191,7 @@ class OpenAIChatClient(LLM):
             endpoint = self._pick(inflight, avoid)
             inflight[endpoint] += 1
             try:
-                result = await self._attempt(http, endpoint, payload)
+                result = await self._attempt(http, endpoint, data)
                 result.retries = attempt
                 result.latency_s = time.perf_counter() - start
                 return result
@@ -185,29 +224,22 @@ class OpenAIChatClient(LLM):
         iterator = iter(requests)
         inflight = {e: 0 for e in self.endpoints}
         n = self.config.max_concurrency
-        # httpx's pool stalls (seconds) when one client multiplexes many connections at once; a few
-        # small clients (<= POOL_SHARD connections each) keep throughput near ideal at concurrency 64
-        shards = max(1, -(-n // POOL_SHARD))
-        per = -(-n // shards)
-        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-        timeout = httpx.Timeout(self.config.timeout_s)
-        clients = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(shards)]
+        # one session for every endpoint; its connector never needs more connections than workers
+        connector = aiohttp.TCPConnector(limit=n, limit_per_host=0, ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
-        async def worker(http: httpx.AsyncClient) -> None:
-            while not stop.is_set():
-                try:
-                    request = next(iterator)
-                except StopIteration:
-                    return
-                result = await self._run_one(http, request, inflight)
-                self.accounting.record(result)
-                out.put((request, result))
+            async def worker() -> None:
+                while not stop.is_set():
+                    try:
+                        request = next(iterator)
+                    except StopIteration:
+                        return
+                    result = await self._run_one(http, request, inflight)
+                    self.accounting.record(result)
+                    out.put((request, result))
 
-        try:
-            await asyncio.gather(*(worker(clients[i % shards]) for i in range(n)))
-        finally:
-            for http in clients:
-                await http.aclose()
+            await asyncio.gather(*(worker() for _ in range(n)))
 
     def map(self, requests: Iterable[ChatRequest]) -> Iterator[tuple[ChatRequest, ChatResult]]:
         out: queue.Queue = queue.Queue()

@@ -38,9 +38,10 @@ class _Job:
 class EncodeBatcher:
     """Thread-safe facade over one Embedder; all model work happens on one worker thread."""
 
-    def __init__(self, embedder: Any, max_batch: int = 128) -> None:
+    def __init__(self, embedder: Any, max_batch: int = 128, forward_batch: int = 8) -> None:
         self.embedder = embedder
         self.max_batch = max_batch
+        self.forward_batch = forward_batch
         self.fingerprint: str = embedder.fingerprint  # hashed once: it walks every weight
         self.model_name_or_path = embedder.model_name_or_path
         self.dim: int = embedder.dim
@@ -119,7 +120,7 @@ class EncodeBatcher:
         else:
             texts = [t for job in jobs for t in job.texts]
             max_length = emb.max_doc_length
-        vectors = emb.encode(texts, max_length=max_length)
+        vectors = emb.encode(texts, max_length=max_length, batch_size=self.forward_batch)
         counts: list[int] | None = None
         if any(job.count_tokens for job in jobs):
             ids = emb.tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
