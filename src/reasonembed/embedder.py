@@ -41,6 +41,8 @@ POOLINGS: tuple[str, ...] = ("mean", "cls", "last_token")
 DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery: {query}"
 DEFAULT_MAX_LENGTH = 512
+ENCODE_CHUNK = 16_384  # texts tokenized at once by encode()
+_SUM_CHUNK = 1 << 22  # elements summed at once by the fingerprint
 META_FILE = "reasonembed.json"
 
 
@@ -291,25 +293,27 @@ class Embedder(nn.Module):
         batch_size = batch_size or self.batch_size
         was_training = self.backbone.training
         self.backbone.eval()
-        # Tokenize once without padding, then batch by length so padding is minimal.
-        encoded = self.tokenizer(texts, truncation=True, max_length=max_length, padding=False)
-        ids = encoded["input_ids"]
-        order = np.argsort([-len(x) for x in ids], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         from tqdm.auto import tqdm
 
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         with tqdm(total=len(texts), desc=desc, disable=not show_progress, unit="text") as bar:
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer.pad(
-                    {k: [encoded[k][i] for i in idx] for k in keys}, padding=True, return_tensors="pt"
-                )
-                features = {k: v.to(self.device_) for k, v in batch.items()}
-                with self._autocast():
-                    emb = self.forward(features)
-                out[idx] = emb.float().cpu().numpy()
-                bar.update(len(idx))
+            # Tokenize a chunk at a time without padding (bounded memory on 400K-document corpora),
+            # then batch by token length so padding is minimal.
+            for chunk_start in range(0, len(texts), ENCODE_CHUNK):
+                chunk = texts[chunk_start : chunk_start + ENCODE_CHUNK]
+                encoded = self.tokenizer(chunk, truncation=True, max_length=max_length, padding=False)
+                keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+                order = np.argsort([-len(x) for x in encoded["input_ids"]], kind="stable")
+                for start in range(0, len(chunk), batch_size):
+                    idx = order[start : start + batch_size]
+                    batch = self.tokenizer.pad(
+                        {k: [encoded[k][i] for i in idx] for k in keys}, padding=True, return_tensors="pt"
+                    )
+                    features = {k: v.to(self.device_) for k, v in batch.items()}
+                    with self._autocast():
+                        emb = self.forward(features)
+                    out[chunk_start + idx] = emb.float().cpu().numpy()
+                    bar.update(len(idx))
         if was_training:
             self.backbone.train()
         return out
@@ -336,28 +340,47 @@ class Embedder(nn.Module):
 
     @property
     def fingerprint(self) -> str:
-        """Hash of everything that changes document vectors: weights, pooling, dtype, max doc length."""
-        h = hashlib.sha256()
+        """Hash of everything that changes document vectors: weights, pooling, dtype, max doc length.
+
+        Weights enter as a strided sample plus the float64-accumulated sum of every tensor (any
+        training step changes the sums). The value is cached and recomputed only when a setting or
+        a tensor's in-place version counter changes, so calling it repeatedly is free.
+        """
         settings = {
             "pooling": self.pooling,
             "normalize": self.normalize,
             "dtype": self.dtype_name,
             "max_doc_length": self.max_doc_length,
             "padding_side": self.tokenizer.padding_side,
+            "truncation_side": getattr(self.tokenizer, "truncation_side", "right"),
+            "lowercase": bool(getattr(self.tokenizer, "do_lower_case", False)),
             "vocab": len(self.tokenizer),
             "model_type": self.backbone.config.model_type,
         }
-        h.update(json.dumps(settings, sort_keys=True).encode())
+        state = self.backbone.state_dict()
+        key = (
+            json.dumps(settings, sort_keys=True),
+            tuple((n, t.data_ptr(), t._version) for n, t in state.items()),
+        )
+        cached = getattr(self, "_fingerprint_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        h = hashlib.sha256(key[0].encode())
         with torch.no_grad():
-            for name, param in self.backbone.state_dict().items():
+            for name, param in state.items():
                 flat = param.detach().reshape(-1)
                 step = max(1, flat.numel() // 2048)
-                sample = flat[::step].float().cpu().numpy()
+                total = sum(  # chunked, so no full float64 copy of a large embedding matrix
+                    float(flat[i : i + _SUM_CHUNK].sum(dtype=torch.float64))
+                    for i in range(0, flat.numel(), _SUM_CHUNK)
+                )
                 h.update(name.encode())
                 h.update(str(tuple(param.shape)).encode())
-                h.update(sample.tobytes())
-                h.update(np.float64(flat.double().sum().item()).tobytes())
-        return h.hexdigest()[:24]
+                h.update(flat[::step].float().cpu().numpy().tobytes())
+                h.update(np.float64(total).tobytes())
+        value = h.hexdigest()[:24]
+        self._fingerprint_cache = (key, value)
+        return value
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -33,6 +33,11 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
     }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # listen backlog; the default 5 drops SYNs when dozens of clients connect at once
+
+
 class ScriptedOpenAIServer:
     def __init__(self, script: Callable[[dict[str, Any], int], Reply]):
         self.script = script
@@ -40,6 +45,7 @@ class ScriptedOpenAIServer:
         self.bodies: list[dict[str, Any]] = []
         self.inflight = 0
         self.max_inflight = 0
+        self.connections: set[tuple[str, int]] = set()  # client (host, port) pairs seen: keep-alive reuse
         self._lock = threading.Lock()
         server = self
 
@@ -56,6 +62,7 @@ class ScriptedOpenAIServer:
                     server.calls += 1
                     n = server.calls
                     server.bodies.append(body)
+                    server.connections.add(self.client_address[:2])
                     server.inflight += 1
                     server.max_inflight = max(server.max_inflight, server.inflight)
                 try:
@@ -78,8 +85,7 @@ class ScriptedOpenAIServer:
                     with server._lock:
                         server.inflight -= 1
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

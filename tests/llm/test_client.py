@@ -156,13 +156,14 @@ def test_least_busy_routing_favours_the_faster_endpoint():
 
 
 def test_high_concurrency_keeps_every_slot_busy():
-    # one connection per worker, none queued behind a pool: the server sees all 48 requests at once
+    # one kept-alive connection per worker, none queued behind a pool: 48 connections carry 144 requests
     with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"), delay_s=0.3)) as server:
         llm = _client(server.base_url, max_concurrency=48)
         start = time.perf_counter()
         assert sum(res.ok for _, res in llm.map(_requests(144))) == 144
         elapsed = time.perf_counter() - start
-        assert server.max_inflight == 48
+        assert len(server.connections) == 48
+        assert 24 <= server.max_inflight <= 48  # the peak depends on scheduling; a capped pool stays far lower
     assert elapsed < 3 * 0.3 * 4  # ideal 0.9 s; generous for a loaded machine, a stalling pool takes far longer
 
 

@@ -30,6 +30,7 @@ def serve_command(
     max_body_bytes: int = typer.Option(4 * 1024 * 1024, "--max-body-bytes", help="Largest request body."),
     max_k: int = typer.Option(100, "--max-k", help="Most results per /search request."),
     max_batch: int = typer.Option(128, "--max-batch", help="Texts encoded together across concurrent requests (1: no batching)."),
+    forward_batch: int = typer.Option(8, "--forward-batch", help="Texts per forward pass (length-sorted; small is best on CPU)."),
     device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
 ) -> None:
     """Serve /v1/embeddings (OpenAI format), /search, /healthz and a search page."""
@@ -55,7 +56,7 @@ def serve_command(
     api_key = os.environ.get(api_key_env) or None
     app = create_app(
         embedder, searcher, bm25=bm25, hybrid_default=hybrid, fusion=fusion, api_key=api_key, limits=limits,
-        model_name=model_name, max_batch=max_batch,
+        model_name=model_name, max_batch=max_batch, forward_batch=forward_batch,
     )
     typer.echo(f"serving {'index ' + str(index) if index else 'embeddings'} on http://{host}:{port}/ "
                f"(API key {'required' if api_key else 'off'})")

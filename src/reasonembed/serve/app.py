@@ -72,13 +72,15 @@ def create_app(
     limits: ServeLimits | None = None,
     model_name: str | None = None,
     max_batch: int = 128,
+    forward_batch: int = 8,
 ) -> FastAPI:
     """Build the app. `searcher` is an IndexSearcher (None: embeddings only); `bm25` enables hybrid.
 
-    `max_batch` caps the texts encoded together from concurrent requests (1 = one request at a time).
+    `max_batch` caps the texts encoded together from concurrent requests (1 = one request at a time);
+    `forward_batch` is the texts per forward pass within that (length-sorted, see batcher.py).
     """
     limits = limits or ServeLimits()
-    batcher = embedder if isinstance(embedder, EncodeBatcher) else EncodeBatcher(embedder, max_batch=max_batch)
+    batcher = embedder if isinstance(embedder, EncodeBatcher) else EncodeBatcher(embedder, max_batch, forward_batch)
     if searcher is not None:
         searcher.embedder = batcher  # queries go through the same single model thread
     name = model_name or served_model_name(batcher.model_name_or_path)

@@ -7,6 +7,11 @@ a single worker thread takes everything queued (up to `max_batch` texts), encode
 (kind, instruction) group in one `Embedder.encode` call, and hands every request its rows. No
 artificial delay: requests that arrive while the worker is busy form the next batch.
 
+`Embedder.encode` sorts a group by token length and runs forward passes of `forward_batch` texts.
+Keep that small on CPU: every text in a pass is padded to the longest one, and on a mixed-length
+load (TheoremQA queries: 10-183 tokens) passes of 32 wasted more compute on padding than batching
+saved — measured slower than one request at a time; passes of 8 were faster (benchmarks/serve_load.py).
+
 `EncodeBatcher` exposes the Embedder calls the server and `IndexSearcher` use (`encode_queries`,
 `encode_documents`, `fingerprint`, `dim`, ...), so it drops in where an Embedder is expected.
 """
