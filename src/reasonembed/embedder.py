@@ -217,13 +217,17 @@ class Embedder(nn.Module):
 
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         previous = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()  # a CausalLM checkpoint loaded as its base model reports lm_head as unused
+        hf_logging.disable_progress_bar()
         try:
             self.backbone = AutoModel.from_pretrained(
                 path, dtype=weight_dtype, trust_remote_code=trust_remote_code
             )
         finally:
             hf_logging.set_verbosity(previous)
+            if bars:
+                hf_logging.enable_progress_bar()
         if self.pooling == "last_token":
             self.tokenizer.padding_side = "left"
             if self.tokenizer.pad_token is None:
