@@ -29,7 +29,7 @@ def serve_command(
     max_input_chars: int = typer.Option(20000, "--max-input-chars", help="Most characters per input or query."),
     max_body_bytes: int = typer.Option(4 * 1024 * 1024, "--max-body-bytes", help="Largest request body."),
     max_k: int = typer.Option(100, "--max-k", help="Most results per /search request."),
-    max_batch: int = typer.Option(128, "--max-batch", help="Texts encoded together across concurrent requests (1: no batching)."),
+    max_batch: int = typer.Option(None, "--max-batch", help="Texts encoded together across concurrent requests (default: 128 on GPU, 1 on CPU)."),
     forward_batch: int = typer.Option(8, "--forward-batch", help="Texts per forward pass (length-sorted; small is best on CPU)."),
     device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
 ) -> None:

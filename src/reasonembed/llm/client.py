@@ -5,10 +5,10 @@ one policy — bounded concurrency over several endpoints, retries with exponent
 that also cover malformed 200 replies, per-request token accounting, and streaming results back to a
 synchronous stage as each request finishes.
 
-Why aiohttp rather than httpx: with many connections open at once, httpx's connection pool stalls
-(one AsyncClient at concurrency 64 against a 0.3 s server reached 0.17 of the ideal request rate on
-this project's machine, and the `openai` SDK, built on httpx, 0.15), while one aiohttp session with
-a `TCPConnector` sized to the concurrency reached 0.90 (`benchmarks/synth_throughput.py`).
+Why aiohttp rather than httpx: with many connections open at once, httpx's connection pool stalls.
+At concurrency 64 against a server answering after 0.3 s, on this project's loaded 2-core machine, one
+httpx AsyncClient reached 0.17 of the ideal request rate and the `openai` SDK (httpx inside) 0.15-0.21,
+while this client on one aiohttp session reached 0.93 (`benchmarks/synth_throughput.py`).
 
 * Concurrency: `max_concurrency` worker coroutines pull requests lazily from the iterable (memory
   stays bounded for millions of judge pairs) and share one session whose connector holds at most

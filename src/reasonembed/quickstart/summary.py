@@ -76,7 +76,7 @@ def _samples_note(run: Any, o: dict[str, Any]) -> str:
     remix = o["train_remix"].summary
     if remix.get("skipped"):
         return (f"**Too few synthetic samples to train on:** {remix['reason']}. The ReMixer-trained row is "
-                "missing from the tables; the judge audit below says why the judge's labels yield so few "
+                "missing from the tables; the judge audit above says why the judge's labels yield so few "
                 "queries with both a positive and a hard negative.")
     path = run.root / "synth" / "assemble" / "train.jsonl"
     samples = read_jsonl(path)

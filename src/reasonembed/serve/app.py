@@ -71,15 +71,19 @@ def create_app(
     api_key: str | None = None,
     limits: ServeLimits | None = None,
     model_name: str | None = None,
-    max_batch: int = 128,
+    max_batch: int | None = None,
     forward_batch: int = 8,
 ) -> FastAPI:
     """Build the app. `searcher` is an IndexSearcher (None: embeddings only); `bm25` enables hybrid.
 
-    `max_batch` caps the texts encoded together from concurrent requests (1 = one request at a time);
-    `forward_batch` is the texts per forward pass within that (length-sorted, see batcher.py).
+    `max_batch` caps the texts encoded together from concurrent requests (1 = one request at a time;
+    None = 128 on a GPU, 1 on CPU, where batching measured slower, see batcher.py); `forward_batch`
+    is the texts per forward pass within that (length-sorted).
     """
     limits = limits or ServeLimits()
+    if max_batch is None:
+        on_gpu = getattr(getattr(embedder, "device_", None), "type", "cpu") == "cuda"
+        max_batch = 128 if on_gpu else 1
     batcher = embedder if isinstance(embedder, EncodeBatcher) else EncodeBatcher(embedder, max_batch, forward_batch)
     if searcher is not None:
         searcher.embedder = batcher  # queries go through the same single model thread
