@@ -19,6 +19,7 @@ import yaml
 from reasonembed.errors import ConfigError
 
 T = TypeVar("T")
+_YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 
 
 def parse_overrides(overrides: list[str] | None) -> dict[str, Any]:
@@ -28,7 +29,12 @@ def parse_overrides(overrides: list[str] | None) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not of the form key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw != "" else ""
+        # YAML 1.1 reads yes/no/on/off as booleans; on the command line they are almost always strings
+        # (e.g. save_strategy=no), so only true/false become booleans here.
+        if raw.strip().lower() in _YAML11_BOOL_WORDS:
+            value: Any = raw
+        else:
+            value = yaml.safe_load(raw) if raw != "" else ""
         node = tree
         parts = key.strip().split(".")
         for part in parts[:-1]:

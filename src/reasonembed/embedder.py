@@ -109,7 +109,8 @@ def _read_st_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def _is_encoder(config: Any) -> bool:
+def is_encoder(config: Any) -> bool:
+    """True for masked-LM (BERT-family) backbones: mean/CLS pooling, full fine-tuning."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     return config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES
@@ -188,7 +189,7 @@ class Embedder(nn.Module):
         self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else str(path)
         self.revision = resolved_revision
         self.pooling: str = (
-            pooling or meta.get("pooling") or ("mean" if _is_encoder(config) else "last_token")
+            pooling or meta.get("pooling") or ("mean" if is_encoder(config) else "last_token")
         )
         self.normalize = bool(meta.get("normalize", True) if normalize is None else normalize)
         self.query_template = query_template or meta.get("query_template") or DEFAULT_QUERY_TEMPLATE

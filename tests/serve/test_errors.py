@@ -33,6 +33,7 @@ CASES = [
     (EMB, {"model": M, "input": [["a"]]}, 400, "input"),
     (EMB, {"model": M, "input": "hi", "encoding_format": "int8"}, 400, "encoding_format: Input should be 'float' or 'base64'"),
     (EMB, {"model": M, "input": "hi", "dimensions": 12}, 400, "384-dimensional"),
+    (EMB, {"model": M, "input": "hi", "instruction": "i" * 2001}, 400, "instruction is longer than 2000 characters"),
     (EMB, {"model": "gpt-4", "input": "hi"}, 404, "model 'gpt-4' is not served here; this server serves 'all-MiniLM-L6-v2'"),
     (EMB, [1, 2], 400, "Input should be a valid dictionary"),
     (EMB, "just a string", 400, "Input should be a valid dictionary"),

@@ -12,6 +12,7 @@ loads it.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import asdict
@@ -164,7 +165,17 @@ class QuickstartRun:
                 break
         else:
             return {"skipped": True, "reason": "no trained model"}
-        report = build_index(theoremqa_q_dev() / "documents.jsonl", folder, Embedder(str(model_dir)),
+        import torch
+
+        # Embedder.fingerprint sums weights with torch, whose reduction order depends on the thread count:
+        # build with the default count so `reasonembed serve/search` (default threads) accept the index.
+        torch.set_num_threads(getattr(self, "default_threads", torch.get_num_threads()))
+        embedder = Embedder(str(model_dir))
+        manifest = folder / "manifest.json"
+        if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") != embedder.fingerprint:
+            shutil.rmtree(folder)  # a resumed stage whose model changed (e.g. another package version): rebuild
+            folder.mkdir()
+        report = build_index(theoremqa_q_dev() / "documents.jsonl", folder, embedder,
                              instruction=self.spec.instruction, bm25=True, show_progress=True)
         return {"model": str(model_dir), "which": which, "index": str(folder), "count": report.count,
                 "serve": f"reasonembed serve --index {folder}"}
@@ -217,9 +228,10 @@ class QuickstartRun:
         return self.pipeline
 
     def run(self) -> dict[str, Any]:
-        if self.cfg.threads:
-            import torch
+        import torch
 
+        self.default_threads = torch.get_num_threads()
+        if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
         try:
             return self.build().run()

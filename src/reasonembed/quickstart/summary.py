@@ -97,8 +97,14 @@ def _training(run: Any, o: dict[str, Any], figures: Path) -> str:
         curves[label] = [tuple(p) for p in s["loss_curve"]]
         first = s["loss_curve"][0][1] if s["loss_curve"] else float("nan")
         last = s["loss_curve"][-1][1] if s["loss_curve"] else float("nan")
+        epochs = max(1, run.cfg.train.epochs)
+        per_epoch = max(1, len(s["loss_curve"]) // epochs)
+        means = [sum(v for _, v in s["loss_curve"][i:i + per_epoch]) / len(s["loss_curve"][i:i + per_epoch])
+                 for i in range(0, len(s["loss_curve"]), per_epoch)]
         lines.append(f"- {label}: {s['samples']} samples, {s['steps']} optimizer steps of batch {s['batch_size']}, "
-                     f"{s['train_seconds']:.0f} s; loss {first:.3f} → {last:.3f}.")
+                     f"{s['train_seconds']:.0f} s; per-batch loss {first:.3f} (first) → {last:.3f} (last); mean per epoch "
+                     + " → ".join(f"{m:.3f}" for m in means) + ". The per-batch loss is noisy: a batch holding two "
+                     "questions of the same theorem makes each one's positive the other's in-batch negative.")
         if s.get("ri_steps"):
             ri = s["ri_steps"][-1]
             lines.append(f"  - RI on the last step: min {ri.get('ri_min', 0):.2f}, median {ri.get('ri_median', 0):.2f}, "

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from reasonembed.embedder import Embedder, _is_encoder
+from reasonembed.embedder import Embedder, is_encoder
 from reasonembed.errors import ConfigError
 from reasonembed.redapter.config import ModelConfig
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def uses_lora(cfg: ModelConfig, backbone_config: Any) -> bool:
     if cfg.lora is None:
-        return not _is_encoder(backbone_config)
+        return not is_encoder(backbone_config)
     return cfg.lora
 
 

@@ -128,6 +128,8 @@ def create_app(
             raise ApiError(400, f"input has {len(texts)} items; this server accepts at most {limits.max_inputs}", "input")
         for i, text in enumerate(texts):
             check_text(text, "input" if isinstance(request.input, str) else f"input[{i}]")
+        if request.instruction is not None and len(request.instruction) > limits.max_input_chars:
+            raise ApiError(400, f"instruction is longer than {limits.max_input_chars} characters", param="instruction")
         if request.dimensions is not None and request.dimensions != batcher.dim:
             raise ApiError(400, f"this model produces {batcher.dim}-dimensional vectors; omit 'dimensions' or send {batcher.dim}", "dimensions")
         vectors, counts = batcher.encode(texts, request.input_type, request.instruction, count_tokens=True)

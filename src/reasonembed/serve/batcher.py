@@ -1,8 +1,8 @@
 """One thread owns the model; concurrent requests are encoded together (dynamic micro-batching).
 
 Why: a HF fast tokenizer and a torch module must not be driven from several threads at once (the
-tokenizer raises "Already borrowed"), and on a CPU one forward pass over 32 short texts costs far
-less than 32 passes over one. So request threads only enqueue `(texts, kind, instruction)` and wait;
+tokenizer raises "Already borrowed"), and concurrent requests can share forward passes (a large
+win on a GPU, where a pass over 32 texts costs about what a pass over one does). So request threads only enqueue `(texts, kind, instruction)` and wait;
 a single worker thread takes everything queued (up to `max_batch` texts), encodes each
 (kind, instruction) group in one `Embedder.encode` call, and hands every request its rows. No
 artificial delay: requests that arrive while the worker is busy form the next batch.
@@ -10,7 +10,10 @@ artificial delay: requests that arrive while the worker is busy form the next ba
 `Embedder.encode` sorts a group by token length and runs forward passes of `forward_batch` texts.
 Keep that small on CPU: every text in a pass is padded to the longest one, and on a mixed-length
 load (TheoremQA queries: 10-183 tokens) passes of 32 wasted more compute on padding than batching
-saved — measured slower than one request at a time; passes of 8 were faster (benchmarks/serve_load.py).
+saved (0.65x the requests/s of one request at a time). With passes of 8, cross-request batching on
+the 2-vCPU dev machine was 0.8x under heavy load and 0.97-1.12x when quieter, with ~100 MiB more
+RSS (benchmarks/serve_load.py), so the server batches across requests only on a GPU by default
+(`create_app(max_batch=None)`); the single model thread is kept either way.
 
 `EncodeBatcher` exposes the Embedder calls the server and `IndexSearcher` use (`encode_queries`,
 `encode_documents`, `fingerprint`, `dim`, ...), so it drops in where an Embedder is expected.
