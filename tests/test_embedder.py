@@ -95,3 +95,17 @@ def test_decoder_left_pads_appends_eos_and_saves_for_sentence_transformers(tiny_
     # truncation keeps the EOS as the last token
     long = emb.tokenize(["a binary search " * 100], max_length=16)
     assert long["input_ids"].shape[1] == 16 and long["input_ids"][0, -1] == emb.tokenizer.eos_token_id
+
+
+def test_fingerprint_independent_of_thread_count(minilm_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = Embedder(minilm_path).fingerprint
+        torch.set_num_threads(2)
+        two = Embedder(minilm_path).fingerprint
+    finally:
+        torch.set_num_threads(before)
+    assert one == two

@@ -42,7 +42,7 @@ DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")
 DEFAULT_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery: {query}"
 DEFAULT_MAX_LENGTH = 512
 ENCODE_CHUNK = 16_384  # texts tokenized at once by encode()
-_SUM_CHUNK = 1 << 22  # elements summed at once by the fingerprint
+_HASH_CHUNK = 1 << 24  # elements hashed at once by the fingerprint
 META_FILE = "reasonembed.json"
 
 
@@ -188,9 +188,7 @@ class Embedder(nn.Module):
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
         self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else str(path)
         self.revision = resolved_revision
-        self.pooling: str = (
-            pooling or meta.get("pooling") or ("mean" if is_encoder(config) else "last_token")
-        )
+        self.pooling: str = pooling or meta.get("pooling") or ("mean" if is_encoder(config) else "last_token")
         self.normalize = bool(meta.get("normalize", True) if normalize is None else normalize)
         self.query_template = query_template or meta.get("query_template") or DEFAULT_QUERY_TEMPLATE
         if "{query}" not in self.query_template:
@@ -347,9 +345,9 @@ class Embedder(nn.Module):
     def fingerprint(self) -> str:
         """Hash of everything that changes document vectors: weights, pooling, dtype, max doc length.
 
-        Weights enter as a strided sample plus the float64-accumulated sum of every tensor (any
-        training step changes the sums). The value is cached and recomputed only when a setting or
-        a tensor's in-place version counter changes, so calling it repeatedly is free.
+        Weights enter byte for byte (blake2b over every tensor of the state dict), so the value does not
+        depend on thread count or reduction order. It is cached and recomputed only when a setting or a
+        tensor's in-place version counter changes, so calling it repeatedly is free.
         """
         settings = {
             "pooling": self.pooling,
@@ -370,19 +368,15 @@ class Embedder(nn.Module):
         cached = getattr(self, "_fingerprint_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        h = hashlib.sha256(key[0].encode())
+        h = hashlib.blake2b(key[0].encode(), digest_size=16)
         with torch.no_grad():
             for name, param in state.items():
-                flat = param.detach().reshape(-1)
-                step = max(1, flat.numel() // 2048)
-                total = sum(  # chunked, so no full float64 copy of a large embedding matrix
-                    float(flat[i : i + _SUM_CHUNK].sum(dtype=torch.float64))
-                    for i in range(0, flat.numel(), _SUM_CHUNK)
-                )
                 h.update(name.encode())
-                h.update(str(tuple(param.shape)).encode())
-                h.update(flat[::step].float().cpu().numpy().tobytes())
-                h.update(np.float64(total).tobytes())
+                h.update(f"{tuple(param.shape)}{param.dtype}".encode())
+                flat = param.detach().reshape(-1)
+                for i in range(0, flat.numel(), _HASH_CHUNK):  # chunked: bounded host memory for GPU weights
+                    piece = flat[i : i + _HASH_CHUNK].contiguous().cpu()
+                    h.update(piece.view(torch.uint8).numpy().data)
         value = h.hexdigest()[:24]
         self._fingerprint_cache = (key, value)
         return value

@@ -71,6 +71,8 @@ class JudgeConfig:
     sampling: Sampling = field(default_factory=lambda: Sampling(0.7, 0.95, 40, 2048))
     max_doc_chars: int = field(default=49152, metadata={"help": "Candidates longer than this are cut (METHOD §2.3: ~0.3*4*40960)."})
     max_candidates: int | None = field(default=None, metadata={"help": "Judge only the first N candidates per query (None = all)."})
+    score_followup: bool = field(default=True, metadata={"help": "When an answer has no parsable <score>, ask once more for only the score (status 'followup'); never guessed."})
+    followup_max_tokens: int = field(default=16, metadata={"help": "Token budget of the score follow-up reply."})
 
 
 @dataclass

@@ -16,6 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PROMPT_VERSION = "remixer-v1"
+# The judge's own version (in judgement provenance only, so query ids stay stable): v2 added the
+# score follow-up turn (`score_followup_messages`).
+JUDGE_PROMPT_VERSION = "remixer-v1+judge-v2"
+SCORE_FOLLOWUP = "Based on your analysis, output only the relevance score as <score>N</score> with N from 1 to 5."
 
 
 @dataclass
@@ -157,6 +161,11 @@ def judge_messages(spec: DomainSpec, query: str, document: str) -> list[dict[str
         "Be concise (at most 512 words). End with the score inside tags, for example <score>3</score>."
     )
     return [{"role": "user", "content": user}]
+
+
+def score_followup_messages(first: list[dict[str, str]], answer: str) -> list[dict[str, str]]:
+    """The judge conversation, the judge's score-less answer, then one short turn asking for the score."""
+    return [*first, {"role": "assistant", "content": answer}, {"role": "user", "content": SCORE_FOLLOWUP}]
 
 
 def reasoning_messages(spec: DomainSpec, query: str) -> list[dict[str, str]]:

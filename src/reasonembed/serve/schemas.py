@@ -33,6 +33,22 @@ class ServeLimits:
     snippet_chars: int = 320  # characters of document text returned per search result
 
 
+def json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 3 or 3.0, not true, "3" or 3.5 (pydantic's lax mode takes the first three)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError("Input should be a valid integer")
+
+
+def json_boolean(value: Any) -> Any:
+    """JSON true/false only (pydantic's lax mode also takes 1, "yes", "on"...)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError("Input should be a valid boolean")
+
+
 class ErrorBody(BaseModel):
     message: str = Field(description="What was wrong, naming the field or limit.")
     type: str = Field(description="invalid_request_error, authentication_error, not_found_error, ...")
@@ -61,6 +77,8 @@ class EmbeddingRequest(BaseModel):
     instruction: str | None = Field(
         default=None, description="reasonembed extension: task instruction for input_type='query' (default: the server's)."
     )
+
+    _dimensions = field_validator("dimensions", mode="before")(json_integer)
 
     @field_validator("input", mode="before")
     @classmethod
@@ -107,6 +125,9 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, description="How many results (at most the server's max_k).")
     hybrid: bool | None = Field(default=None, description="Fuse with BM25 (null = the server's default).")
     instruction: str | None = Field(default=None, description="Task instruction for the query (null = the index's).")
+
+    _k = field_validator("k", mode="before")(json_integer)
+    _hybrid = field_validator("hybrid", mode="before")(json_boolean)
 
 
 class SearchResult(BaseModel):
