@@ -4,6 +4,7 @@
     reasonembed synth clean    --config configs/synth.yaml [key=value ...] [--corpus PATH] [--out PATH]
     reasonembed synth generate|mine|judge|reason|assemble --config ... [key=value ...] [--in PATH] [--out PATH]
     reasonembed synth stats    --config ... [run_dir=...]
+    reasonembed synth audit    --config ... --dataset DIR --out DIR [--judgements FILE]
 
 Every stage resumes: re-running it skips what its output already holds. Overrides are dotted
 `key=value` pairs (e.g. `llm.backend=openai llm.model=qwen mine.top_k=5`).
@@ -19,7 +20,7 @@ import typer
 # which explicit path options a stage accepts: --in maps to this keyword of the stage function
 _IN_ARG = {"clean": "corpus", "generate": "corpus", "mine": "queries", "judge": "candidates", "reason": "queries", "assemble": None}
 
-synth_app = typer.Typer(help="ReMixer data synthesis: clean | generate | mine | judge | reason | assemble | run | stats.",
+synth_app = typer.Typer(help="ReMixer data synthesis: clean | generate | mine | judge | reason | assemble | run | stats | audit.",
                         no_args_is_help=True)
 
 CONFIG_OPT = typer.Option(None, "--config", "-c", help="Synth YAML config (see configs/synth.yaml).")
@@ -92,6 +93,29 @@ def stats(overrides: list[str] = OVERRIDES_ARG, config: Path = CONFIG_OPT) -> No
 
     result = compute_stats(_config(config, overrides))
     typer.echo(json.dumps(result, indent=2))
+
+
+@synth_app.command("audit")
+def audit(
+    overrides: list[str] = OVERRIDES_ARG,
+    config: Path = CONFIG_OPT,
+    dataset: Path = typer.Option(..., "--dataset", help="BRIGHT-layout folder with gold labels (documents.jsonl, examples.jsonl)."),
+    out: Path = typer.Option(..., "--out", help="Folder for pairs, judgements, audit.json and judge_audit.png."),
+    judgements: Path = typer.Option(None, "--judgements", help="Score existing judgement records instead of calling the judge."),
+    max_queries: int = typer.Option(8, "--max-queries", help="Queries sampled for the audit."),
+    pos_per_query: int = typer.Option(1, "--pos-per-query", help="Gold (relevant) documents per query."),
+    neg_per_query: int = typer.Option(1, "--neg-per-query", help="Non-gold documents per query."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+) -> None:
+    """Audit the judge against gold labels: accuracy, Cohen's kappa, confusion matrix vs chance."""
+    from reasonembed.remixer.audit import audit_dataset
+
+    cfg = _config(config, overrides)
+    result = audit_dataset(
+        cfg, dataset, out, judgements=judgements, max_queries=max_queries,
+        pos_per_query=pos_per_query, neg_per_query=neg_per_query, seed=seed,
+    )
+    typer.echo(result.to_markdown())
 
 
 def register(app: typer.Typer) -> None:

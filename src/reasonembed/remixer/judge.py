@@ -4,8 +4,22 @@ The prompt (prompts.judge_messages) carries the domain's relevance definition an
 steps — query analysis, document analysis, relevance annotation — ending in `<score>N</score>`.
 `parse_score` accepts exactly an integer 1–5 inside the tags (the last such tag wins; a closing tag
 cut off by the token limit is tolerated). Anything else — no tag, `<score>3.5</score>`, `<score>7`,
-an empty reply — is recorded with `score: null` and `status: "unparsable"` and counted: a score is
-never guessed. A request that fails after its retries writes nothing and is retried on the next run.
+an empty reply — is not a score, and a score is never guessed.
+
+Small models often spend the whole token budget on analysis and never reach the tag (SmolLM2-135M:
+0 of 102 answers in the quickstart). So, with `judge.score_followup` on (default), every score-less
+answer is followed up: the same conversation plus the model's answer plus one short user turn
+(prompts.SCORE_FOLLOWUP) asking for only the tag, with `judge.followup_max_tokens` tokens. The
+follow-ups run as a second `llm.map` over a chunk's score-less answers, so both backends keep
+their batching/concurrency. A record's `status` says where its score came from:
+
+* `ok`: the first answer held the score;
+* `followup`: the follow-up reply held it (`rationale` = first answer, `followup` = the reply);
+* `unparsable`: neither did (or follow-ups are off): `score: null`, counted, never guessed.
+
+A record is written only once its final status is known; a request (first or follow-up) that
+fails after its retries writes nothing and the pair is judged afresh on the next run, so a killed
+run loses and duplicates nothing (an answered but not yet followed-up pair is simply asked again).
 """
 
 from __future__ import annotations
@@ -15,12 +29,13 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from reasonembed.io import ResumableJsonlWriter, iter_jsonl
-from reasonembed.llm.base import LLM, ChatRequest
+from reasonembed.llm.base import LLM, ChatRequest, SamplingParams
 from reasonembed.records import Candidates, Query, validate_record
 from reasonembed.remixer.common import (
     RunPaths,
@@ -33,10 +48,12 @@ from reasonembed.remixer.common import (
 )
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.generate import provenance
-from reasonembed.remixer.prompts import judge_messages
+from reasonembed.remixer.prompts import JUDGE_PROMPT_VERSION, judge_messages, score_followup_messages
 
 logger = logging.getLogger(__name__)
 
+# Pairs per round (first answers, then their follow-ups): bounds memory and what a kill re-asks.
+CHUNK_PAIRS = 2048
 _SCORE = re.compile(r"<score>\s*([^<]*?)\s*(?:</score>|\Z)", re.IGNORECASE)
 
 
@@ -74,27 +91,73 @@ def run_judge(config: SynthConfig, llm: LLM, queries: str | Path | None = None, 
         for cand in cands.candidates[: limit if limit is not None else None]:
             pairs.append((cands.query_id, cand.doc_id))
     counts: Counter[str] = Counter(pairs=len(pairs))
+    followup_sampling = replace(sampling, max_tokens=config.judge.followup_max_tokens)
     with ResumableJsonlWriter(output, key=lambda r: pair_key(r["query_id"], r["doc_id"])) as writer:
-
-        def todo() -> Iterator[ChatRequest]:
-            for qid, doc_id in pairs:
-                if writer.done(pair_key(qid, doc_id)):
-                    continue
-                query = qs[qid]
-                text = docs[doc_id].text[: config.judge.max_doc_chars]
-                messages = judge_messages(domain_spec(config, query.domain, specs), query.query, text)
-                yield ChatRequest((qid, doc_id), messages, sampling, seed_of(qid, doc_id, "judge"))
-
-        pending = sum(1 for q, d in pairs if not writer.done(pair_key(q, d)))
-        counts["skipped_done"] = len(pairs) - pending
-        for request, result in tqdm(llm.map(todo()), total=pending, desc="judge"):
-            qid, doc_id = request.key
-            if not result.ok:
-                counts["llm_failed"] += 1
-                continue
-            score = parse_score(result.text)
-            counts["unparsable" if score is None else f"score_{score}"] += 1
-            writer.write({"query_id": qid, "doc_id": doc_id, "score": score, "status": "ok" if score else "unparsable",
-                          "rationale": result.text, "provenance": provenance(llm, sampling.to_dict(), request.seed, "judge")})
-            counts["written"] += 1
+        todo = [(q, d) for q, d in pairs if not writer.done(pair_key(q, d))]
+        counts["skipped_done"] = len(pairs) - len(todo)
+        with tqdm(total=len(todo), desc="judge") as bar:
+            for begin in range(0, len(todo), CHUNK_PAIRS):
+                chunk = todo[begin : begin + CHUNK_PAIRS]
+                requests = (_first_request(config, qs, docs, specs, sampling, q, d) for q, d in chunk)
+                _judge_chunk(config, llm, requests, followup_sampling, writer, counts, bar)
     return StageResult("judge", output, dict(counts), time.perf_counter() - start)
+
+
+def _first_request(config: SynthConfig, qs: dict[str, Query], docs: dict, specs: dict, sampling: SamplingParams,
+                   qid: str, doc_id: str) -> ChatRequest:
+    query = qs[qid]
+    text = docs[doc_id].text[: config.judge.max_doc_chars]
+    messages = judge_messages(domain_spec(config, query.domain, specs), query.query, text)
+    return ChatRequest((qid, doc_id), messages, sampling, seed_of(qid, doc_id, "judge"))
+
+
+def _judge_chunk(config: SynthConfig, llm: LLM, requests: Iterator[ChatRequest], followup_sampling: SamplingParams,
+                 writer: ResumableJsonlWriter, counts: Counter[str], bar: tqdm) -> None:
+    """First answers for a chunk of pairs; then one follow-up `map` over the score-less ones."""
+    pending: dict[tuple[str, str], tuple[ChatRequest, str]] = {}
+    for request, result in llm.map(requests):
+        if not result.ok:
+            counts["llm_failed"] += 1
+            bar.update()
+            continue
+        score = parse_score(result.text)
+        if score is None and config.judge.score_followup:
+            pending[request.key] = (request, result.text)
+            continue
+        _write(writer, counts, llm, request, score, "ok" if score is not None else "unparsable", result.text)
+        bar.update()
+    if not pending:
+        return
+    followups = (
+        ChatRequest(key, score_followup_messages(first.messages, answer), followup_sampling,
+                    seed_of(*key, "judge-followup"))
+        for key, (first, answer) in pending.items()
+    )
+    for request, result in llm.map(followups):
+        first, answer = pending[request.key]
+        bar.update()
+        counts["followup_asked"] += 1
+        if not result.ok:
+            counts["llm_failed"] += 1
+            continue
+        score = parse_score(result.text)
+        if score is not None:
+            counts["followup_scored"] += 1
+        _write(writer, counts, llm, first, score, "followup" if score is not None else "unparsable", answer,
+               followup=result.text, followup_request=request)
+
+
+def _write(writer: ResumableJsonlWriter, counts: Counter[str], llm: LLM, request: ChatRequest, score: int | None,
+           status: str, rationale: str, followup: str | None = None, followup_request: ChatRequest | None = None) -> None:
+    counts["unparsable" if score is None else f"score_{score}"] += 1
+    counts[f"status_{status}"] += 1
+    prov = provenance(llm, request.sampling.to_dict(), request.seed, "judge")
+    prov["prompt_version"] = JUDGE_PROMPT_VERSION
+    record = {"query_id": request.key[0], "doc_id": request.key[1], "score": score, "status": status,
+              "rationale": rationale}
+    if followup_request is not None:
+        record["followup"] = followup
+        prov["followup"] = {"sampling": followup_request.sampling.to_dict(), "seed": followup_request.seed}
+    record["provenance"] = prov
+    writer.write(record)
+    counts["written"] += 1

@@ -157,7 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         parts = []
         for err in errors[:5]:
-            msg = str(err.get("msg", "invalid value"))
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
             parts.append(f"{field_name(err.get('loc', ()))}: {msg}")
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         param = field_name(errors[0].get("loc", ())) if errors else None
