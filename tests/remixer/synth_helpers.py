@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))  # openai_server.py
 
 from openai_server import Reply, completion  # noqa: E402
 
+from reasonembed.remixer.prompts import SCORE_FOLLOWUP  # noqa: E402
+
 WORDS = ("theorem integral matrix prime vector limit series graph probability eigenvalue entropy polynomial "
          "derivative lattice group field ring topology measure sequence convergence manifold tensor kernel").split()
 
@@ -36,6 +38,9 @@ def _h(text: str) -> int:
 def brain(body: dict, n: int) -> Reply:
     """Deterministic answers by prompt type: same prompt -> same reply, in any order and any process."""
     prompt = body["messages"][-1]["content"]
+    if prompt == SCORE_FOLLOWUP:  # judge follow-up: half of the score-less first answers get a score now
+        h = _h(body["messages"][0]["content"])
+        return Reply(body=completion(f"<score>{h % 5 + 1}</score>" if (h // 7) % 2 else "Still no number, sorry."))
     h = _h(prompt)
     if "Relevance Annotation" in prompt:
         if h % 7 == 0:

@@ -59,8 +59,13 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
     for j in judgements:
         validate_record(j, Judgement)
     nulls = [j for j in judgements if j["score"] is None]
-    assert nulls and all(j["status"] == "unparsable" for j in nulls)  # score-less replies: null, not guessed
+    assert nulls and all(j["status"] == "unparsable" for j in nulls)  # score-less twice: null, not guessed
     assert results["judge"].counts["unparsable"] == len(nulls)
+    followed = [j for j in judgements if j["status"] == "followup"]
+    assert followed and all(j["score"] is not None and j["followup"].startswith("<score>") for j in followed)
+    assert all("will not give a number" in j["rationale"] for j in followed + nulls)  # first answer kept
+    assert results["judge"].counts["followup_asked"] == len(followed) + len(nulls)
+    assert results["judge"].counts["followup_scored"] == len(followed)
     samples = read_jsonl(run_dir / "assemble" / "train.jsonl")
     assert samples
     by_pair = {(j["query_id"], j["doc_id"]): j["score"] for j in judgements}
@@ -75,7 +80,9 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
     stats = compute_stats(cfg)
     assert stats["records"]["samples"] == len(samples)
     assert sum(stats["judge_scores"].values()) == 200 and stats["judge_scores"]["null"] == len(nulls)
-    assert stats["llm"]["total"]["calls"] == 40 + 200 + 40
+    assert stats["judge_status"] == {"ok": 200 - len(followed) - len(nulls), "followup": len(followed),
+                                     "unparsable": len(nulls)}
+    assert stats["llm"]["total"]["calls"] == 40 + 200 + len(followed) + len(nulls) + 40
     assert (run_dir / "stats" / "judge_scores.png").stat().st_size > 1000
     # a second run resumes everything: no new LLM calls, identical outputs
     calls = llm_server.calls

@@ -93,7 +93,7 @@ def run_judge(config: SynthConfig, llm: LLM, queries: str | Path | None = None, 
     counts: Counter[str] = Counter(pairs=len(pairs))
     followup_sampling = replace(sampling, max_tokens=config.judge.followup_max_tokens)
     with ResumableJsonlWriter(output, key=lambda r: pair_key(r["query_id"], r["doc_id"])) as writer:
-        todo = [(q, d) for q, d in pairs if not writer.done(pair_key(q, d))]
+        todo = [(q, d) for q, d in dict.fromkeys(pairs) if not writer.done(pair_key(q, d))]
         counts["skipped_done"] = len(pairs) - len(todo)
         with tqdm(total=len(todo), desc="judge") as bar:
             for begin in range(0, len(todo), CHUNK_PAIRS):

@@ -1,10 +1,11 @@
 """`synth stats`: what a run produced and what it cost, from the files in its run dir.
 
 Reads every stage output (counts), `clean/report.json` (drops by reason, decontamination per eval
-set), `generate/rejected.jsonl` (rejections by reason), judgements (score histogram, nulls),
-`assemble/train.jsonl` (positives and negatives per query), `llm_accounting.jsonl` (calls, tokens,
-failures, retries, cost per stage) and `timings.jsonl` (wall time per stage run). Writes
-`stats/stats.json` and the judge-score histogram `stats/judge_scores.png` (matplotlib, Agg backend).
+set), `generate/rejected.jsonl` (rejections by reason), judgements (score histogram, nulls, status
+ok/followup/unparsable), `assemble/train.jsonl` (positives and negatives per query),
+`llm_accounting.jsonl` (calls, tokens, failures, retries, cost per stage) and `timings.jsonl` (wall
+time per stage run). Writes `stats/stats.json` and the judge-score histogram
+`stats/judge_scores.png` (matplotlib, Agg backend).
 """
 
 from __future__ import annotations
@@ -66,9 +67,13 @@ def compute_stats(config: SynthConfig, write: bool = True) -> dict[str, Any]:
         stats["candidates_per_query"] = _summary([len(r["candidates"]) for _, r in iter_jsonl(paths.candidates)])
     hist: Counter[str] = Counter()
     if paths.judgements.exists():
+        status: Counter[str] = Counter()
         for _, r in iter_jsonl(paths.judgements):
             hist["null" if r.get("score") is None else str(r["score"])] += 1
+            status[r.get("status") or "unknown"] += 1
         stats["judge_scores"] = {k: hist.get(k, 0) for k in ["1", "2", "3", "4", "5", "null"]}
+        # ok = score in the first answer, followup = only after the score follow-up, unparsable = null
+        stats["judge_status"] = dict(status)
     if paths.train.exists():
         rows = [r for _, r in iter_jsonl(paths.train)]
         stats["positives_per_query"] = _summary([len(r["pos"]) for r in rows])
