@@ -6,10 +6,11 @@ from collections import Counter
 
 import pytest
 import torch
-from redapter_helpers import write_samples
+from redapter_helpers import tiny_overrides, write_samples
 
 from reasonembed.errors import ConfigError, RecordError
 from reasonembed.records import TrainingSample
+from reasonembed.redapter.config import load_train_config
 from reasonembed.redapter.data import (
     DomainBatchSampler,
     DomainSizes,
@@ -19,6 +20,7 @@ from reasonembed.redapter.data import (
     load_samples,
     sample_group,
 )
+from reasonembed.redapter.trainer import build_trainer
 
 
 def _sample(n_pos: int, n_neg: int) -> TrainingSample:
@@ -95,9 +97,24 @@ def test_sampler_one_domain_per_global_batch_across_ranks(tmp_path):
     assert list(sampler) == keys  # deterministic given (seed, epoch)
 
 
-def test_sampler_needs_one_complete_batch():
-    with pytest.raises(ConfigError, match="global batch"):
+def test_sampler_refuses_a_domain_smaller_than_one_batch(tmp_path):
+    # would otherwise train zero steps silently: its only batch is incomplete and dropped
+    with pytest.raises(ConfigError, match=r"domain 'a': 3 training samples.*global batch of 4.*at most 3"):
         DomainBatchSampler(["a"] * 3, {"a": DomainSizes(2, 4)})
+    # one small domain among big ones is refused too (before, it was skipped with only a log line)
+    sizes = {"big": DomainSizes(2, 2), "small": DomainSizes(2, 2)}
+    with pytest.raises(ConfigError, match=r"domain 'small': 3 training samples.*global batch of 4 \(batch size 2 "
+                                          r"per device x 2 device"):
+        DomainBatchSampler(["big"] * 20 + ["small"] * 3, sizes, world_size=2)
+    with pytest.raises(ConfigError, match="Use fewer devices"):
+        DomainBatchSampler(["a"], {"a": DomainSizes(2, 1)}, world_size=2)
+    # through the real training entry point, before any model is loaded
+    small = write_samples(tmp_path / "t.jsonl", 3, ("math",))
+    cfg = load_train_config(None, tiny_overrides(str(tmp_path / "no-model-needed"), small, tmp_path / "out"))
+    with pytest.raises(ConfigError, match=r"domain 'math': 3 training samples.*global batch of 4"):
+        build_trainer(cfg)
+    # exactly one batch is enough
+    assert len(DomainBatchSampler(["a"] * 4, {"a": DomainSizes(2, 4)})) == 1
 
 
 def test_dataset_groups_are_deterministic_per_epoch(tmp_path):

@@ -17,7 +17,6 @@ batches the trainer skips.
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from reasonembed.errors import ConfigError, RecordError
 from reasonembed.io import iter_table
 from reasonembed.records import TrainingSample, validate_record
 
-logger = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
@@ -122,9 +120,16 @@ class DomainBatchSampler(Sampler):
     """Yields `(epoch, per-device sample indices)`: global batches of one domain, split over ranks.
 
     For each domain the samples are shuffled and cut into global batches of `batch_size * world_size`
-    (an incomplete last batch is dropped so every rank gets the same shape); the global batches of all
-    domains are shuffled together, and each is emitted as `world_size` consecutive per-device shards.
-    Accelerate's `BatchSamplerShard` (batch size 1) then hands shard r of every global batch to rank r.
+    (an incomplete last batch is dropped so every rank gets the same shape; the shuffle changes every
+    epoch, so over epochs every sample is used); the global batches of all domains are shuffled
+    together, and each is emitted as `world_size` consecutive per-device shards. Accelerate's
+    `BatchSamplerShard` (batch size 1) then hands shard r of every global batch to rank r.
+
+    A domain with fewer samples than one global batch raises `ConfigError` naming the domain, its
+    sample count and the batch size: dropping its only (short) batch would train it zero steps without
+    a word. We raise rather than keep a short batch because a short batch changes the number of
+    in-batch negatives (and, across ranks, cannot be split evenly), so the run would silently train
+    with a different objective for that domain; the fix — a smaller batch size — is the user's call.
     """
 
     def __init__(self, domains: Sequence[str], sizes: dict[str, DomainSizes], world_size: int = 1, seed: int = 42):
@@ -137,12 +142,20 @@ class DomainBatchSampler(Sampler):
         for i, d in enumerate(self.domains):
             by_domain.setdefault(d, []).append(i)
         self.by_domain = dict(sorted(by_domain.items()))
+        if not self.by_domain:
+            raise ConfigError("no training samples: the sampler has nothing to batch")
         for domain, idx in self.by_domain.items():
-            if len(idx) < sizes[domain].batch_size * self.world_size:
-                logger.warning("domain %s: %d samples < one global batch (%d); it is skipped",
-                               domain, len(idx), sizes[domain].batch_size * self.world_size)
-        if len(self) == 0:
-            raise ConfigError("no complete global batch: lower the batch size or add data")
+            per_device = sizes[domain].batch_size
+            if len(idx) < per_device * self.world_size:
+                fits = len(idx) // self.world_size
+                fix = (f"Lower the batch size to at most {fits} (train.per_device_train_batch_size, or the "
+                       "data's `batch_size` field)" if fits else "Use fewer devices")
+                raise ConfigError(
+                    f"domain {domain!r}: {len(idx)} training samples, fewer than one global batch of "
+                    f"{per_device * self.world_size} (batch size {per_device} per device x {self.world_size} "
+                    f"device(s)); incomplete batches are dropped, so this domain would train zero steps. "
+                    f"{fix}, or add data."
+                )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -180,16 +180,17 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
 
     cfg = resolve_precision(cfg)
     args = cfg.train
-    checkpointing = bool(args.activation_checkpointing or args.gradient_checkpointing)
-    embedder = build_embedder(cfg.model, args.device, args.bf16, checkpointing)
-    if checkpointing:  # already enabled on the backbone; the Trainer would look for it on the Embedder
-        args.activation_checkpointing = args.gradient_checkpointing = False
+    # data first: a bad file or a batch size the data cannot fill fails before the model is loaded
     samples = load_samples(cfg.data.train_files)
     sizes = domain_sizes(samples, cfg.data.group_size, args.per_device_train_batch_size, cfg.data.use_data_sizes)
     check_negatives(samples, sizes)
     seed = args.data_seed if args.data_seed is not None else args.seed
     sampler = DomainBatchSampler([str(s.domain) for s in samples], sizes, args.world_size, seed)
     dataset = GroupedBatchDataset(samples, sizes, seed)
+    checkpointing = bool(args.activation_checkpointing or args.gradient_checkpointing)
+    embedder = build_embedder(cfg.model, args.device, args.bf16, checkpointing)
+    if checkpointing:  # already enabled on the backbone; the Trainer would look for it on the Embedder
+        args.activation_checkpointing = args.gradient_checkpointing = False
     collator = RedapterCollator(embedder, cfg.model.max_query_length, cfg.model.max_passage_length,
                                 with_reasoning=cfg.loss.name == "ri_infonce")
     trainer = RedapterTrainer(model=embedder, args=args, train_dataset=dataset, data_collator=collator,
