@@ -84,4 +84,9 @@ def tiny_qwen3_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    return SHARED_DATA
+    """The dev sets: ../shared/data beside the checkout, else the byte-identical copies the package ships."""
+    if (SHARED_DATA / "theoremqa_q_dev" / "examples.jsonl").exists():
+        return SHARED_DATA
+    from reasonembed.data import __file__ as data_init
+
+    return Path(data_init).parent
