@@ -23,7 +23,7 @@ import numpy as np
 
 from reasonembed.index import ann
 from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
-from reasonembed.retrieval.base import Hit, clean_excluded, sort_hits
+from reasonembed.retrieval.base import BatchSearcher, Hit, clean_excluded, sort_hits
 
 
 @dataclass
@@ -73,7 +73,7 @@ def load_index(path: str | Path) -> LoadedIndex:
     return LoadedIndex(store.root, manifest, ids, texts, index, params)
 
 
-class IndexSearcher:
+class IndexSearcher(BatchSearcher):
     """Dense top-k over a loaded index with one embedder (Searcher protocol).
 
     Not thread-safe by itself (the embedder is not); the server wraps the embedder in an
@@ -103,9 +103,6 @@ class IndexSearcher:
     def encode_queries(self, queries: Sequence[str], instruction: str | None = None) -> np.ndarray:
         instr = self.instruction if instruction is None else instruction
         return self.embedder.encode_queries(list(queries), instruction=instr)
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.batch_search([query], ["q"], k)["q"]
 
     def batch_search(
         self,

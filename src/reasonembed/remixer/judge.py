@@ -17,6 +17,13 @@ their batching/concurrency. A record's `status` says where its score came from:
 * `followup`: the follow-up reply held it (`rationale` = first answer, `followup` = the reply);
 * `unparsable`: neither did (or follow-ups are off): `score: null`, counted, never guessed.
 
+The follow-up reply (only it, never the first answer) is read by `parse_followup_score`: the
+`<score>` tag as above, or else — small models answer "The relevant score is 1." rather than the
+tag — a reply holding exactly one numeral, a standalone integer 1–5 ("3", "Score: 4"). Zero or
+several numerals ("between 2 and 3", "4/5"), a numeral outside 1–5, a decimal, one glued to a
+word ("H2O") or a numbered-list marker ("1. Query Analysis: ...") stay null. A `followup` record
+says which rule read it in `followup_parse` (`tag` | `number`), counted as `followup_parse_<rule>`.
+
 A record is written only once its final status is known; a request (first or follow-up) that
 fails after its retries writes nothing and the pair is judged afresh on the next run, so a killed
 run loses and duplicates nothing (an answered but not yet followed-up pair is simply asked again).
@@ -55,6 +62,9 @@ logger = logging.getLogger(__name__)
 # Pairs per round (first answers, then their follow-ups): bounds memory and what a kill re-asks.
 CHUNK_PAIRS = 2048
 _SCORE = re.compile(r"<score>\s*([^<]*?)\s*(?:</score>|\Z)", re.IGNORECASE)
+# Every numeral, decimals and digit groups included ("3.5", "1,000" are one numeral each).
+_NUMERAL = re.compile(r"\d+(?:[.,]\d+)*")
+_SCORES = {"1", "2", "3", "4", "5"}
 
 
 def parse_score(text: str) -> int | None:
@@ -63,7 +73,30 @@ def parse_score(text: str) -> int | None:
     if not matches:
         return None
     value = matches[-1].strip()
-    return int(value) if value in {"1", "2", "3", "4", "5"} else None
+    return int(value) if value in _SCORES else None
+
+
+def parse_followup_score(text: str) -> tuple[int | None, str | None]:
+    """(score, rule) for a follow-up reply: the `<score>` tag, else its only numeral if that is a plain 1–5.
+
+    rule is "tag" or "number", or None with score None when the reply states no single score.
+    """
+    text = text or ""
+    score = parse_score(text)
+    if score is not None:
+        return score, "tag"
+    numerals = list(_NUMERAL.finditer(text))
+    if len(numerals) != 1:
+        return None, None
+    match = numerals[0]
+    before, after = text[: match.start()], text[match.end() :]
+    glued = (before[-1:].isalnum() or before[-1:] in {"_", "-", "+", "."}
+             or after[:1].isalnum() or after[:1] == "_")
+    line_start = before.rpartition("\n")[2].strip() == ""
+    list_marker = line_start and re.match(r"[.)]\s*\S", after.partition("\n")[0]) is not None
+    if glued or list_marker or match.group() not in _SCORES:
+        return None, None
+    return int(match.group()), "number"
 
 
 def pair_key(query_id: str, doc_id: str) -> str:
@@ -140,15 +173,17 @@ def _judge_chunk(config: SynthConfig, llm: LLM, requests: Iterator[ChatRequest],
         if not result.ok:
             counts["llm_failed"] += 1
             continue
-        score = parse_score(result.text)
+        score, rule = parse_followup_score(result.text)
         if score is not None:
             counts["followup_scored"] += 1
+            counts[f"followup_parse_{rule}"] += 1
         _write(writer, counts, llm, first, score, "followup" if score is not None else "unparsable", answer,
-               followup=result.text, followup_request=request)
+               followup=result.text, followup_request=request, followup_parse=rule)
 
 
 def _write(writer: ResumableJsonlWriter, counts: Counter[str], llm: LLM, request: ChatRequest, score: int | None,
-           status: str, rationale: str, followup: str | None = None, followup_request: ChatRequest | None = None) -> None:
+           status: str, rationale: str, followup: str | None = None, followup_request: ChatRequest | None = None,
+           followup_parse: str | None = None) -> None:
     counts["unparsable" if score is None else f"score_{score}"] += 1
     counts[f"status_{status}"] += 1
     prov = provenance(llm, request.sampling.to_dict(), request.seed, "judge")
@@ -157,6 +192,8 @@ def _write(writer: ResumableJsonlWriter, counts: Counter[str], llm: LLM, request
               "rationale": rationale}
     if followup_request is not None:
         record["followup"] = followup
+        if followup_parse is not None:
+            record["followup_parse"] = followup_parse
         prov["followup"] = {"sampling": followup_request.sampling.to_dict(), "seed": followup_request.seed}
     record["provenance"] = prov
     writer.write(record)

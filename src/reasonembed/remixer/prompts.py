@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 PROMPT_VERSION = "remixer-v1"
 # The judge's own version (in judgement provenance only, so query ids stay stable): v2 added the
-# score follow-up turn (`score_followup_messages`).
-JUDGE_PROMPT_VERSION = "remixer-v1+judge-v2"
+# score follow-up turn (`score_followup_messages`); v3 also reads a follow-up reply that states one
+# plain integer 1–5 without the tag (judge.parse_followup_score).
+JUDGE_PROMPT_VERSION = "remixer-v1+judge-v3"
 SCORE_FOLLOWUP = "Based on your analysis, output only the relevance score as <score>N</score> with N from 1 to 5."
 
 

@@ -37,6 +37,22 @@ class Searcher(Protocol):
     ) -> dict[str, list[Hit]]: ...
 
 
+class BatchSearcher:
+    """Mixin: `search` as a one-query `batch_search`, for searchers whose work is batched anyway."""
+
+    def batch_search(
+        self,
+        queries: Sequence[str],
+        qids: Sequence[str],
+        k: int = 10,
+        excluded: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, list[Hit]]:
+        raise NotImplementedError
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        return self.batch_search([query], ["q"], k)["q"]
+
+
 def clean_excluded(ids: Sequence[str] | None) -> set[str]:
     """BRIGHT's rule: every excluded id is dropped except the literal "N/A"."""
     return {i for i in (ids or ()) if i != "N/A"}

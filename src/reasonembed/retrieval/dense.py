@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from reasonembed.retrieval.base import Hit, clean_excluded
+from reasonembed.retrieval.base import BatchSearcher, Hit, clean_excluded
 
 FAISS_MIN_DOCS = 200_000
 _BLOCK = 256
@@ -68,7 +68,7 @@ def rank_row(
     return [Hit(index.ids[i], float(row[i])) for i in chosen]
 
 
-class DenseSearcher:
+class DenseSearcher(BatchSearcher):
     """Searcher over precomputed, L2-normalised document embeddings.
 
     `encoder` (an Embedder) is needed only for `search`/`batch_search` on raw query text;
@@ -98,9 +98,6 @@ class DenseSearcher:
         self._faiss: Any = None
 
     # -- Searcher protocol
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.batch_search([query], ["q"], k)["q"]
-
     def batch_search(
         self,
         queries: Sequence[str],

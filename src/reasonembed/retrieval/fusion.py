@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reasonembed.retrieval.base import Hit, Searcher, sort_hits
+from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher, sort_hits
 
 
-class _Fusion:
+class _Fusion(BatchSearcher):
     def __init__(self, first: Searcher, second: Searcher, depth: int = 100) -> None:
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -30,9 +30,6 @@ class _Fusion:
 
     def fuse(self, a: list[Hit], b: list[Hit]) -> dict[str, float]:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.batch_search([query], ["q"], k)["q"]
 
     def batch_search(
         self,
