@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from openai_server import Reply, ScriptedOpenAIServer, completion
 
 from reasonembed.config import load_config
