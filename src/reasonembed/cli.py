@@ -53,6 +53,9 @@ def _root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    if not verbose:  # third-party chatter (faiss reports every SIMD build it tries) only with -v
+        for name in ("faiss", "faiss.loader", "httpx", "urllib3"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 for _name in COMMAND_MODULES:
