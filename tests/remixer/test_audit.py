@@ -101,3 +101,11 @@ def test_histogram_plot_writes_png(tmp_path):
     recs = [{"query_id": p.query_id, "doc_id": p.doc_id, "score": 3} for p in pairs]
     out = plot_score_histogram(audit_judgements(recs, pairs, bootstrap=10), tmp_path / "h.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scores_on_one_gold_class_only_cannot_assess_the_judge():
+    pairs = _pairs()
+    one = [{"query_id": "q0", "doc_id": "g0", "score": 5}]
+    res = audit_judgements(one, pairs, bootstrap=20)
+    assert res.n_scored == 1 and "too few to assess" in res.verdict
+

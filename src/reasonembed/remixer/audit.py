@@ -111,6 +111,11 @@ class AuditResult:
     def verdict(self) -> str:
         if self.n_scored == 0:
             return "no parsable scores: the judge could not be assessed (every answer lacked a <score>)"
+        if min(sum(row) for row in self.confusion) == 0:  # agreement is undefined without both gold classes
+            return (
+                f"only {self.n_scored} of {self.n_pairs} answers had a parsable score, all on pairs of one gold "
+                "class: too few to assess the judge (treat its labels as untrustworthy)"
+            )
         lo = self.kappa_ci[0]
         if lo > 0.4:
             return "the judge agrees with the gold labels well beyond chance"
