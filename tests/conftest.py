@@ -23,6 +23,14 @@ def minilm_path() -> str:
     return default_model_path()
 
 
+@pytest.fixture(scope="session")
+def minilm_embedder(minilm_path: str):
+    """One bundled-MiniLM Embedder for the session; tests that use it must not change it."""
+    from reasonembed.embedder import Embedder
+
+    return Embedder(minilm_path, batch_size=16)
+
+
 def build_tiny_decoder(
     out: Path, arch: str = "qwen3", hidden: int = 64, layers: int = 2, seed: int = 0
 ) -> Path:

@@ -29,10 +29,8 @@ def theoremqa_docs() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def embedder(minilm_path: str):
-    from reasonembed.embedder import Embedder
-
-    return Embedder(minilm_path, batch_size=16)
+def embedder(minilm_embedder):
+    return minilm_embedder
 
 
 @pytest.fixture(scope="session")

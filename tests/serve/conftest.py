@@ -23,10 +23,8 @@ def serve_docs() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def serve_embedder(minilm_path: str):
-    from reasonembed.embedder import Embedder
-
-    return Embedder(minilm_path, batch_size=16)
+def serve_embedder(minilm_embedder):
+    return minilm_embedder
 
 
 @pytest.fixture(scope="session")
