@@ -21,7 +21,6 @@ import os
 import statistics
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -29,7 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from reasonembed.data import bundled_dataset  # noqa: E402  (the dev sets ship with the package)
 
 
 def make_passages(tokenizer, n: int, target_tokens: int) -> list[str]:
@@ -37,8 +36,8 @@ def make_passages(tokenizer, n: int, target_tokens: int) -> list[str]:
     from reasonembed.io import iter_jsonl
 
     sources = [
-        DATA / "theoremqa_q_dev" / "documents.jsonl",
-        DATA / "entailmentbank_facts_dev" / "documents.jsonl",
+        bundled_dataset("theoremqa_q_dev") / "documents.jsonl",
+        bundled_dataset("entailmentbank_facts_dev") / "documents.jsonl",
     ]
     words = [w for src in sources for _, rec in iter_jsonl(src) for w in rec["content"].split()]
     # WordPiece tokenizes whitespace-separated words independently, so token counts add up per word

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "theoremqa_q_dev"
+from reasonembed.data import theoremqa_q_dev
+
+DATA = theoremqa_q_dev()  # bundled with the package: runs from a fresh clone
 
 
 class StepTimer(TrainerCallback):
