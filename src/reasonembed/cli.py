@@ -58,14 +58,13 @@ def _root(
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"reasonembed.commands.{_name}")
-    except ModuleNotFoundError as _exc:  # a verb not built yet in this checkout
-        if _exc.name != f"reasonembed.commands.{_name}":
-            raise
-        continue
-    _module.register(app)
+def register_commands(target: typer.Typer, names: list[str] = COMMAND_MODULES) -> None:
+    """Register every verb; a verb whose module is missing is a broken install and fails loudly."""
+    for name in names:
+        importlib.import_module(f"reasonembed.commands.{name}").register(target)
+
+
+register_commands(app)
 
 
 def main() -> None:

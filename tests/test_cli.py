@@ -1,0 +1,31 @@
+"""The command line: every verb registered, a broken install fails loudly, errors are one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from reasonembed import cli
+
+
+def test_every_verb_is_registered():
+    names = {c.name or c.callback.__name__ for c in cli.app.registered_commands}
+    names |= {g.name for g in cli.app.registered_groups}
+    assert set(cli.COMMAND_MODULES) <= names
+
+
+def test_a_missing_verb_module_is_an_error_not_a_silent_gap():
+    with pytest.raises(ModuleNotFoundError, match="reasonembed.commands.no_such_verb"):
+        cli.register_commands(typer.Typer(), ["eval", "no_such_verb"])
+
+
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    proc = subprocess.run([sys.executable, "-m", "reasonembed.cli", "synth", "stats", "--config", str(missing)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in proc.stderr
