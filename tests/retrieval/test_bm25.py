@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reasonembed.evaluation.datasets import load_eval_dataset
-from reasonembed.retrieval.bm25 import BM25Searcher, LuceneAnalyzer, simple_tokenize
+from reasonembed.retrieval.bm25 import BM25Searcher, simple_tokenize
 
 
 def test_classic_equals_rank_bm25_on_dev_corpus(shared_data: Path) -> None:
@@ -64,19 +64,6 @@ def test_query_side_weighting_differs_from_classic() -> None:
     q = BM25Searcher(ids, docs, "bm25q", tokenizer=str.split).get_scores("alpha alpha alpha beta")
     c = BM25Searcher(ids, docs, "classic", tokenizer=str.split).get_scores("alpha alpha alpha beta")
     assert q.max() > 0 and c.max() > 0 and not np.allclose(q / q.max(), c / c.max())
-
-
-def test_lucene_analyzer() -> None:
-    analyze = LuceneAnalyzer()
-    assert analyze("The studies of John's running dogs, e.g. in 3.14 cases!") == [
-        "studi",
-        "john",
-        "run",
-        "dog",
-        "e.g",
-        "3.14",
-        "case",
-    ]
 
 
 def test_batch_search_excludes_and_ties() -> None:
