@@ -75,7 +75,7 @@ EDGE_CASES = [
     "x" * 254 + "'s and more",
     "y" * 250 + ".abcdefghij",
     "𝑥" * 200,
-    "𐐀𐐁 Deseret 𐐨",
+    "𐐀𐐁 Deseret 𐐨 𝑥s 𝑥S 𝐀es 𝑥ing 𝑥ies 𝑥𝑥y a𝑥e",
     "_" * 300 + "a",
     "a" + "\u0301" * 300 + "b",
     "x" * 200 + "\u200d" + "😀" * 100,
@@ -100,6 +100,23 @@ FUZZ_POOL = (
 )
 
 
+# letters, digits and joiners that have ASCII stand-ins in the analyzer's fast path
+SIMPLE_POOL = (
+    list("abSZ09 '.,:;-_@/")
+    + list("éßİΣσωЖ²½３ａ·‧’‘＇﹒．․‿⁀＿٬;﹐“”–—…°×١اﬁⅫʻˈ‐⁄ꞌ")
+    + [
+        "\u00a0",
+        "\u2003",
+        "\u3000",
+        "𝑥",
+        "𝐀",
+        "'s",
+        "’S",
+        "ing",
+    ]
+)
+
+
 def dev_texts() -> list[str]:
     texts: list[str] = []
     for name, doc_step in (("theoremqa_q_dev", 1), ("entailmentbank_facts_dev", 5)):
@@ -111,9 +128,9 @@ def dev_texts() -> list[str]:
     return texts
 
 
-def fuzz_texts(count: int, seed: int = 13) -> list[str]:
+def fuzz_texts(count: int, seed: int = 13, pool: list[str] = FUZZ_POOL) -> list[str]:
     rng = random.Random(seed)
-    return ["".join(rng.choice(FUZZ_POOL) for _ in range(rng.randint(1, 24))) for _ in range(count)]
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(1, 24))) for _ in range(count)]
 
 
 def stemmer_texts(count: int = 6000, words_per_text: int = 60, seed: int = 7) -> list[str]:
@@ -158,7 +175,8 @@ def main() -> None:
 
     analyzer = Analyzer(get_lucene_analyzer())
     lucene = autoclass("org.apache.lucene.util.Version").LATEST.toString()
-    sources = EDGE_CASES + dev_texts() + fuzz_texts(args.fuzz) + vocabulary_texts() + stemmer_texts()
+    sources = EDGE_CASES + dev_texts() + fuzz_texts(args.fuzz) + fuzz_texts(args.fuzz // 2, 17, SIMPLE_POOL)
+    sources += vocabulary_texts() + stemmer_texts()
     texts = list(dict.fromkeys(sources))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

@@ -34,6 +34,9 @@ from reasonembed.retrieval.porter import porter_stem
         # non-letters are consonants, as in Lucene
         ("i.e", "i."),
         ("3.14s", "3.14"),
+        # Lucene counts UTF-16 code units: "𝑥s" is three long there, so it is stemmed
+        ("𝑥s", "𝑥"),
+        ("𝑥ies", "𝑥i"),
     ],
 )
 def test_stems_as_lucene(word: str, stem: str) -> None:

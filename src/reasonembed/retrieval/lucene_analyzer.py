@@ -25,6 +25,7 @@ scripts/make_lucene_token_fixture.py) holds the analyzer to Lucene's output.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import regex
@@ -38,12 +39,14 @@ LUCENE_STOP_WORDS = frozenset(
 MAX_TOKEN_UTF16 = 255  # StandardTokenizer's default maxTokenLength = the scanner's buffer size
 
 
-def _token_pattern() -> str:
-    """The tokenizer's rules as one regex (rule by rule, Lucene's macros by name)."""
-    ext = r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]*"
+_EXT = r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]*"  # UAX #29 WB4: X (Extend | Format | ZWJ)* -> X
+
+
+def _emoji_rule() -> str:
+    """Lucene's EMOJI rule (UTS #51 emoji_sequence)."""
+    ext = _EXT
     ext_sans_pres = r"[[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]--[\uFE0E\uFE0F]]*"
 
-    # emoji sequences (Lucene follows UTS #51's emoji_sequence)
     keycap_base = rf"[0-9#*]{ext_sans_pres}"
     keycap = rf"\u20E3{ext_sans_pres}"
     rkam = r"\p{WB=Regional_Indicator}0-9#*©®™\u3030\u303D\p{Emoji_Modifier}"
@@ -57,36 +60,92 @@ def _token_pattern() -> str:
         rf"{char_or_seq}(?:(?:{zwj}{char_or_seq})*|[\U000E0020-\U000E007E]+\U000E007F)"
         rf"|{keycap_base}\uFE0F?{keycap}|{regional}{regional}"
     )
+    return emoji
 
-    # words and numbers (UAX #29 WB5-WB13b); the NUM, HANGUL and KATAKANA rules are sub-cases
-    ah_letter = rf"[\p{{WB=ALetter}}\p{{WB=Hebrew_Letter}}]{ext}"
-    numeric = rf"[\p{{WB=Numeric}}[\p{{Block=Halfwidth_And_Fullwidth_Forms}}&&\p{{Nd}}]]{ext}"
-    katakana = rf"\p{{WB=Katakana}}{ext}"
-    # Unicode 9.0 had U+FE10 and U+FE14 as MidNum and not yet U+055F as MidLetter
-    mid_letter = rf"[[\p{{WB=MidLetter}}\p{{WB=MidNumLet}}\p{{WB=Single_Quote}}]--[\u055F]]{ext}"
-    mid_numeric = rf"[\p{{WB=MidNum}}\p{{WB=MidNumLet}}\p{{WB=Single_Quote}}\uFE10\uFE14]{ext}"
-    extend_num_let = rf"\p{{WB=ExtendNumLet}}{ext}"
-    hebrew = rf"\p{{WB=Hebrew_Letter}}{ext}"
-    quotes = rf"\p{{WB=Single_Quote}}{ext}|\p{{WB=Double_Quote}}{ext}{hebrew}"
-    unit = (
-        rf"{katakana}(?:(?:{extend_num_let})*{katakana})*"
-        rf"|(?:{hebrew}(?:{quotes})"
-        rf"|{numeric}(?:(?:(?:{extend_num_let})*|{mid_numeric}){numeric})*"
-        rf"|{ah_letter}(?:(?:(?:{extend_num_let})*|{mid_letter}){ah_letter})*)+"
+
+def _word_rule(
+    letter: str, numeric: str, mid_letter: str, mid_numeric: str, extend_num_let: str, ext: str
+) -> str:
+    """Lucene's ALPHANUM rule (UAX #29 WB5-WB13b); its NUM rule is a sub-case, so is HANGUL."""
+    ah_letter, numeric = f"{letter}{ext}", f"{numeric}{ext}"
+    mid_letter, mid_numeric, enl = f"{mid_letter}{ext}", f"{mid_numeric}{ext}", f"(?:{extend_num_let}{ext})"
+    # ExtendNumLet between two units is the outer loop's job, so a unit is a run of letters (or
+    # digits) with single mid-letter (mid-number) joiners: tight inner loops, same language
+    units = [
+        rf"(?:{numeric})+(?:{mid_numeric}(?:{numeric})+)*",
+        rf"(?:{ah_letter})+(?:{mid_letter}(?:{ah_letter})+)*",
+    ]
+    katakana = ""
+    if ext:  # Unicode text: Hebrew quote joins and the KATAKANA rule
+        hebrew = rf"\p{{WB=Hebrew_Letter}}{ext}"
+        units.insert(0, rf"{hebrew}(?:\p{{WB=Single_Quote}}{ext}|\p{{WB=Double_Quote}}{ext}{hebrew})")
+        katakana = rf"\p{{WB=Katakana}}{ext}(?:{enl}*\p{{WB=Katakana}}{ext})*|"
+    unit = f"(?:{katakana}(?:{'|'.join(units)})+)"
+    return rf"{enl}*{unit}(?:{enl}+{unit})*{enl}*"
+
+
+def _unicode_pattern() -> str:
+    """All of StandardTokenizer's rules, Lucene's macros by name, for any text."""
+    word = _word_rule(
+        letter=r"[\p{WB=ALetter}\p{WB=Hebrew_Letter}]",
+        numeric=r"[\p{WB=Numeric}[\p{Block=Halfwidth_And_Fullwidth_Forms}&&\p{Nd}]]",
+        # Unicode 9.0 had U+FE10 and U+FE14 as MidNum and not yet U+055F as MidLetter
+        mid_letter=r"[[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}]--[\u055F]]",
+        mid_numeric=r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}\uFE10\uFE14]",
+        extend_num_let=r"\p{WB=ExtendNumLet}",
+        ext=_EXT,
     )
-    word = rf"(?:{extend_num_let})*(?:{unit})(?:(?:{extend_num_let})+(?:{unit}))*(?:{extend_num_let})*"
+    south_east_asian = rf"(?:\p{{Line_Break=Complex_Context}}{_EXT})+"
+    single = rf"\p{{Script=Han}}{_EXT}|\p{{Script=Hiragana}}{_EXT}"
+    return rf"{_emoji_rule()}|{word}|{south_east_asian}|{single}"
 
-    south_east_asian = rf"(?:\p{{Line_Break=Complex_Context}}{ext})+"
-    single = rf"\p{{Script=Han}}{ext}|\p{{Script=Hiragana}}{ext}"
-    return rf"{emoji}|{word}|{south_east_asian}|{single}"
 
+# The same rules for ASCII text, where only ALPHANUM can match: letters, digits, "_" joins anything,
+# ":" "." "'" join letters, "," ";" "." "'" join digits.
+_ASCII = re.compile(_word_rule("[A-Za-z]", "[0-9]", "[:.']", "[,;.']", "_", ""))
+
+# Most non-ASCII characters in English text (accented letters, curly quotes, dashes, symbols) play
+# one simple part in the grammar, which an ASCII character plays too; swapping each for its ASCII
+# stand-in keeps every token's span, so the fast ASCII rules can find the tokens. Characters in the
+# complex rules (extenders, emoji, Hebrew, Katakana, CJK, South-East Asian) have no stand-in ("\0").
+_STAND_IN_ROLES = [
+    (
+        r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}\p{WB=Hebrew_Letter}\p{WB=Katakana}\p{WB=Regional_Indicator}"
+        r"\p{Emoji}\p{Extended_Pictographic}\p{Line_Break=Complex_Context}\p{Script=Han}\p{Script=Hiragana}"
+        r"\u055F\uFE10\uFE14]",
+        "\0",
+    ),
+    (r"\p{WB=ALetter}", "a"),
+    (r"[\p{WB=Numeric}[\p{Block=Halfwidth_And_Fullwidth_Forms}&&\p{Nd}]]", "0"),
+    (r"[\p{WB=MidNumLet}\p{WB=Single_Quote}]", "."),
+    (r"\p{WB=MidLetter}", ":"),
+    (r"\p{WB=MidNum}", ","),
+    (r"\p{WB=ExtendNumLet}", "_"),
+]
+_STAND_IN_PATTERNS = [(regex.compile(p, regex.V1), ascii_char) for p, ascii_char in _STAND_IN_ROLES]
+
+
+class _StandIns(dict):
+    """code point -> its ASCII stand-in (" " for a character no rule uses), found on first use."""
+
+    def __missing__(self, code_point: int) -> str:
+        ch = chr(code_point)
+        if ch.isascii():
+            stand_in = " " if ch == "\0" else ch
+        else:
+            stand_in = next((a for p, a in _STAND_IN_PATTERNS if p.fullmatch(ch)), " ")
+        self[code_point] = stand_in
+        return stand_in
+
+
+_STAND_INS = _StandIns()
 
 # Lucene's scanner takes the longest match among its rules. A backtracking regex takes the first
 # alternative that matches, which is the longest for letters, digits and their joiners; only
 # Hebrew quote rules and emoji sequences can make it stop early. POSIX (leftmost-longest) mode is
 # exact but ~50x slower, so it re-matches only tokens that touch such characters.
-_FAST = regex.compile(_token_pattern(), regex.V1)
-_LONGEST = regex.compile("(?p)" + _token_pattern(), regex.V1)
+_FAST = regex.compile(_unicode_pattern(), regex.V1)
+_LONGEST = regex.compile("(?p)" + _unicode_pattern(), regex.V1)
 _NEEDS_LONGEST = regex.compile(
     r"[[\p{Emoji}\p{Extended_Pictographic}\p{WB=Hebrew_Letter}\u200D\uFE0F\u20E3]--[0-9#*]]", regex.V1
 )
@@ -107,34 +166,48 @@ def _prefix_end(text: str, start: int, units: int) -> int:
     return end
 
 
-def _token_end(text: str, start: int, end: int, limit: int, careful: bool) -> int:
-    """Where Lucene's token starting at `start` ends, given the fast match's `end`."""
-    if careful and _NEEDS_LONGEST.search(text, start, min(end + 1, limit)):
-        end = _LONGEST.match(text, start, limit).end()
-    return end
+def _scan(text: str, pattern: regex.Pattern[str] | re.Pattern[str], careful: bool) -> Iterator[str]:
+    """Tokens one match at a time, for texts with long tokens or with emoji/Hebrew characters."""
 
+    def token_end(start: int, end: int, limit: int) -> int:
+        if careful and _NEEDS_LONGEST.search(text, start, min(end + 1, limit)):
+            end = _LONGEST.match(text, start, limit).end()
+        return end
 
-def standard_tokens(text: str) -> Iterator[str]:
-    """Lucene StandardTokenizer's tokens of `text`, case and all."""
-    careful = _NEEDS_LONGEST.search(text) is not None
     pos: int | None = 0
     while pos is not None:
         resume = None
-        for match in _FAST.finditer(text, pos):
+        for match in pattern.finditer(text, pos):
             start = match.start()
-            end = _token_end(text, start, match.end(), len(text), careful)
+            end = token_end(start, match.end(), len(text))
             if end - start > MAX_TOKEN_UTF16 // 2 and _utf16_len(text[start:end]) > MAX_TOKEN_UTF16:
                 # longer than the scanner's buffer: Lucene takes the longest match that fits in it,
                 # or, when no rule matches inside the buffer, skips one character
                 limit = _prefix_end(text, start, MAX_TOKEN_UTF16)
-                cut = _FAST.match(text, start, limit)
-                end = _token_end(text, start, cut.end(), limit, careful) if cut else start
+                cut = pattern.match(text, start, limit)
+                end = token_end(start, cut.end(), limit) if cut else start
             if end > start:
                 yield text[start:end]
             if end != match.end():
                 resume = max(end, start + 1)
                 break
         pos = resume
+
+
+def standard_tokens(text: str) -> list[str]:
+    """Lucene StandardTokenizer's tokens of `text`, case and all."""
+    short = MAX_TOKEN_UTF16 // 2  # a token of at most this many code points fits Lucene's buffer
+    if text.isascii():
+        tokens = _ASCII.findall(text)
+        if len(text) <= short or all(len(t) <= short for t in tokens):
+            return tokens
+        return list(_scan(text, _ASCII, careful=False))
+    stand_in = text.translate(_STAND_INS)
+    if "\0" not in stand_in:
+        spans = [m.span() for m in _ASCII.finditer(stand_in)]
+        if all(end - start <= short for start, end in spans):
+            return [text[start:end] for start, end in spans]
+    return list(_scan(text, _FAST, _NEEDS_LONGEST.search(text) is not None))
 
 
 def java_lower(token: str) -> str:
@@ -153,22 +226,29 @@ def strip_possessive(token: str) -> str:
 class LuceneAnalyzer:
     """Callable text -> tokens, equal to pyserini's ``Analyzer(get_lucene_analyzer()).analyze``."""
 
+    CACHE_SIZE = 1_000_000  # distinct raw tokens remembered; a corpus has far fewer than tokens
+
     def __init__(self, stopwords: frozenset[str] = LUCENE_STOP_WORDS, stem: bool = True) -> None:
         self.stopwords = stopwords
         self.stem = stem
-        self._stems: dict[str, str] = {}  # a corpus has far fewer distinct words than tokens
+        self._cache: dict[str, str] = {}  # raw token -> analyzed token, "" for a stop word
+
+    def analyze_token(self, raw: str) -> str:
+        """One tokenizer token through possessive, lower case, stop words and Porter ("" if stopped)."""
+        token = java_lower(strip_possessive(raw))
+        if token in self.stopwords:
+            return ""
+        return porter_stem(token) if self.stem else token
 
     def __call__(self, text: str) -> list[str]:
+        cache = self._cache
+        if len(cache) > self.CACHE_SIZE:
+            cache.clear()
         out = []
-        stems = self._stems
         for raw in standard_tokens(text):
-            token = java_lower(strip_possessive(raw))
-            if token in self.stopwords:
-                continue
-            if self.stem:
-                stemmed = stems.get(token)
-                if stemmed is None:
-                    stemmed = stems[token] = porter_stem(token)
-                token = stemmed
-            out.append(token)
+            token = cache.get(raw)
+            if token is None:
+                token = cache[raw] = self.analyze_token(raw)
+            if token:
+                out.append(token)
         return out

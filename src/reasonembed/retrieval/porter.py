@@ -11,7 +11,8 @@ places, all kept here:
 Snowball's "porter" (PyStemmer) and NLTK's ``ORIGINAL_ALGORITHM`` implement the paper and so
 differ on words such as "possibly", "technology" and "os"; NLTK's ``MARTIN_EXTENSIONS`` mode is the
 same algorithm as this one. Only ``a e i o u`` are vowels (``y`` after a consonant too); every
-other character, digits and non-ASCII letters included, counts as a consonant, as in Lucene.
+other character, digits and non-ASCII letters included, counts as a consonant, and a character
+beyond the Basic Multilingual Plane counts as two (Lucene works on UTF-16 code units).
 The step numbering below is the paper's (1a, 1b, 1c, 2, 3, 4, 5).
 """
 
@@ -159,6 +160,19 @@ class _Word:
 
 def porter_stem(word: str) -> str:
     """Stem one lower-cased token as Lucene's PorterStemFilter does."""
+    if not word.isascii() and any(ord(ch) > 0xFFFF for ch in word):
+        # Lucene stems UTF-16 code units: a character beyond the BMP is two consonants there
+        units = "".join(_utf16_units(ch) for ch in word)
+        return _stem(units).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    return _stem(word)
+
+
+def _utf16_units(ch: str) -> str:
+    code = ord(ch) - 0x10000
+    return ch if code < 0 else chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+
+def _stem(word: str) -> str:
     if len(word) <= 2:
         return word
     w = _Word(word)
