@@ -17,8 +17,9 @@ pyserini 0.22.1 (Anserini 0.22.1, Lucene 9.5.0) on OpenJDK 17, in a throwaway ve
 (`--no-deps` skips torch, faiss and the rest: the analyzer only needs pyjnius and the bundled
 Anserini jar.) The texts: the bundled dev sets' queries and documents (all of TheoremQA-Q, every
 fifth EntailmentBank document), hand-written edge cases, seeded random strings over a character
-pool chosen to hit every tokenizer rule, and, for the stemmer, chunks of an English vocabulary and
-of random words built from the suffixes the Porter rules name.
+pool chosen to hit every tokenizer rule, short probes around every 89th code point and around the
+characters whose role changed since Unicode 9.0, and, for the stemmer, chunks of an English
+vocabulary and of random words built from the suffixes the Porter rules name.
 """
 
 from __future__ import annotations
@@ -150,6 +151,17 @@ def stemmer_texts(count: int = 6000, words_per_text: int = 60, seed: int = 7) ->
     return [" ".join(words[i : i + words_per_text]) for i in range(0, len(words), words_per_text)]
 
 
+def code_point_texts(step: int = 89) -> list[str]:
+    """Probes around every `step`-th code point up to U+323FF, and around the first code point of
+    each range in the analyzer's Unicode 9.0 table (retrieval/lucene_unicode9.py)."""
+    table = (ROOT / "src" / "reasonembed" / "retrieval" / "lucene_unicode9.py").read_text(encoding="utf-8")
+    starts = {
+        int(item.split("-")[0], 16) for item in re.findall(r"\b[0-9A-F]{2,5}(?:-[0-9A-F]{2,5})?\b", table)
+    }
+    code_points = sorted(set(range(0x80, 0x32400, step)) | starts)
+    return [f"x{c}y 1{c}2 {c} {c}{c}x {c}s" for c in map(chr, code_points) if not 0xD800 <= ord(c) <= 0xDFFF]
+
+
 def vocabulary_texts(words_per_text: int = 60) -> list[str]:
     """Every distinct alphabetic word of the dev sets and of Python's own reference text."""
     import pydoc_data.topics
@@ -176,7 +188,7 @@ def main() -> None:
     analyzer = Analyzer(get_lucene_analyzer())
     lucene = autoclass("org.apache.lucene.util.Version").LATEST.toString()
     sources = EDGE_CASES + dev_texts() + fuzz_texts(args.fuzz) + fuzz_texts(args.fuzz // 2, 17, SIMPLE_POOL)
-    sources += vocabulary_texts() + stemmer_texts()
+    sources += code_point_texts() + vocabulary_texts() + stemmer_texts()
     texts = list(dict.fromkeys(sources))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

@@ -17,9 +17,12 @@ Anserini's ``DefaultEnglishAnalyzer`` (pyserini 0.22.1, Lucene 9.5.0), a chain o
 5. ``PorterStemFilter`` (see `reasonembed.retrieval.porter`).
 
 The character classes come from the `regex` module's Unicode tables, which are newer than Lucene's
-Unicode 9.0: characters assigned after Unicode 9.0 are tokenized here while Lucene skips them, and
-the emoji skin-tone modifiers are kept out of the "extend" class as Unicode 9.0 had them. The
-committed fixture tests/retrieval/fixtures/lucene_tokens.jsonl (made with pyserini by
+Unicode 9.0 / Emoji 11.0 ones; the ~17,000 code points whose role differs (mostly characters
+assigned since, plus old pictographs such as U+2605 that Emoji 11.0 counted as emoji) are listed in
+`lucene_unicode9.py`, measured against Lucene, and mapped back to their Unicode 9.0 role. Most
+texts take fast paths: ASCII text, and text whose non-ASCII characters all have an ASCII
+counterpart in the grammar, are tokenized by a plain ASCII pattern. The committed fixture
+tests/retrieval/fixtures/lucene_tokens.jsonl (made with pyserini by
 scripts/make_lucene_token_fixture.py) holds the analyzer to Lucene's output.
 """
 
@@ -30,6 +33,7 @@ from collections.abc import Iterator
 
 import regex
 
+from reasonembed.retrieval.lucene_unicode9 import OVERRIDES
 from reasonembed.retrieval.porter import porter_stem
 
 LUCENE_STOP_WORDS = frozenset(
@@ -39,18 +43,50 @@ LUCENE_STOP_WORDS = frozenset(
 MAX_TOKEN_UTF16 = 255  # StandardTokenizer's default maxTokenLength = the scanner's buffer size
 
 
-_EXT = r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]*"  # UAX #29 WB4: X (Extend | Format | ZWJ)* -> X
+# Lucene's character tables are Unicode 9.0 (and Emoji 11.0); the `regex` module's are newer. Each
+# character whose role differs (lucene_unicode9.py, measured against Lucene) is swapped, before
+# matching, for a character that plays its Unicode 9.0 role in the newer tables. The swap keeps
+# every index, so tokens are still cut from the original text.
+_ROLE_EXAMPLES = {
+    "other": " ",
+    "ext": "\u0301",
+    "letter": "a",
+    "numeric": "0",
+    "midletter": ":",
+    "midnum": ",",
+    "midnumlet": ".",
+    "enl": "_",
+    "katakana": "\u30a2",
+    "sea": "\u0e01",
+    "single": "\u2600",  # a pictograph: a one-character emoji token
+}
+
+
+def _unicode9_swaps() -> dict[int, str]:
+    swaps = {}
+    for role, ranges in OVERRIDES.items():
+        for item in ranges.split():
+            first, _, last = item.partition("-")
+            for code_point in range(int(first, 16), int(last or first, 16) + 1):
+                swaps[code_point] = _ROLE_EXAMPLES[role]
+    return swaps
+
+
+_UNICODE9 = _unicode9_swaps()
+_EXT_CLASS = r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]"
+_EXT = f"{_EXT_CLASS}*"  # UAX #29 WB4: X (Extend | Format | ZWJ)* -> X
 
 
 def _emoji_rule() -> str:
     """Lucene's EMOJI rule (UTS #51 emoji_sequence)."""
     ext = _EXT
-    ext_sans_pres = r"[[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}]--[\uFE0E\uFE0F]]*"
+    ext_sans_pres = rf"[{_EXT_CLASS}--[\uFE0E\uFE0F]]*"
 
     keycap_base = rf"[0-9#*]{ext_sans_pres}"
     keycap = rf"\u20E3{ext_sans_pres}"
     rkam = r"\p{WB=Regional_Indicator}0-9#*©®™\u3030\u303D\p{Emoji_Modifier}"
-    emoji_char = rf"[\p{{Extended_Pictographic}}[\p{{Emoji}}--[{rkam}]]]{ext_sans_pres}"
+    pictographic = rf"[\p{{Extended_Pictographic}}[\p{{Emoji}}--[{rkam}]]]"
+    emoji_char = rf"{pictographic}{ext_sans_pres}"
     modifier_base = rf"\p{{Emoji_Modifier_Base}}{ext_sans_pres}"
     modifier = rf"\p{{Emoji_Modifier}}{ext_sans_pres}"
     zwj = r"\p{WB=ZWJ}"
@@ -79,7 +115,8 @@ def _word_rule(
     if ext:  # Unicode text: Hebrew quote joins and the KATAKANA rule
         hebrew = rf"\p{{WB=Hebrew_Letter}}{ext}"
         units.insert(0, rf"{hebrew}(?:\p{{WB=Single_Quote}}{ext}|\p{{WB=Double_Quote}}{ext}{hebrew})")
-        katakana = rf"\p{{WB=Katakana}}{ext}(?:{enl}*\p{{WB=Katakana}}{ext})*|"
+        kata = r"\p{WB=Katakana}"
+        katakana = rf"{kata}{ext}(?:{enl}*{kata}{ext})*|"
     unit = f"(?:{katakana}(?:{'|'.join(units)})+)"
     return rf"{enl}*{unit}(?:{enl}+{unit})*{enl}*"
 
@@ -89,14 +126,18 @@ def _unicode_pattern() -> str:
     word = _word_rule(
         letter=r"[\p{WB=ALetter}\p{WB=Hebrew_Letter}]",
         numeric=r"[\p{WB=Numeric}[\p{Block=Halfwidth_And_Fullwidth_Forms}&&\p{Nd}]]",
-        # Unicode 9.0 had U+FE10 and U+FE14 as MidNum and not yet U+055F as MidLetter
-        mid_letter=r"[[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}]--[\u055F]]",
-        mid_numeric=r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}\uFE10\uFE14]",
+        mid_letter=r"[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
+        mid_numeric=r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}]",
         extend_num_let=r"\p{WB=ExtendNumLet}",
         ext=_EXT,
     )
-    south_east_asian = rf"(?:\p{{Line_Break=Complex_Context}}{_EXT})+"
-    single = rf"\p{{Script=Han}}{_EXT}|\p{{Script=Hiragana}}{_EXT}"
+    sea, han, hiragana = (
+        r"\p{Line_Break=Complex_Context}",
+        r"\p{Script=Han}",
+        r"\p{Script=Hiragana}",
+    )
+    south_east_asian = rf"(?:{sea}{_EXT})+"
+    single = rf"{han}{_EXT}|{hiragana}{_EXT}"
     return rf"{_emoji_rule()}|{word}|{south_east_asian}|{single}"
 
 
@@ -112,7 +153,7 @@ _STAND_IN_ROLES = [
     (
         r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}\p{WB=Hebrew_Letter}\p{WB=Katakana}\p{WB=Regional_Indicator}"
         r"\p{Emoji}\p{Extended_Pictographic}\p{Line_Break=Complex_Context}\p{Script=Han}\p{Script=Hiragana}"
-        r"\u055F\uFE10\uFE14]",
+        r"]",
         "\0",
     ),
     (r"\p{WB=ALetter}", "a"),
@@ -133,7 +174,10 @@ class _StandIns(dict):
         if ch.isascii():
             stand_in = " " if ch == "\0" else ch
         else:
-            stand_in = next((a for p, a in _STAND_IN_PATTERNS if p.fullmatch(ch)), " ")
+            ch = _UNICODE9.get(code_point, ch)
+            stand_in = (
+                ch if ch.isascii() else next((a for p, a in _STAND_IN_PATTERNS if p.fullmatch(ch)), " ")
+            )
         self[code_point] = stand_in
         return stand_in
 
@@ -166,25 +210,28 @@ def _prefix_end(text: str, start: int, units: int) -> int:
     return end
 
 
-def _scan(text: str, pattern: regex.Pattern[str] | re.Pattern[str], careful: bool) -> Iterator[str]:
-    """Tokens one match at a time, for texts with long tokens or with emoji/Hebrew characters."""
+def _scan(
+    text: str, source: str, pattern: regex.Pattern[str] | re.Pattern[str], careful: bool
+) -> Iterator[str]:
+    """Tokens of `text` found in `source` (the same length) one match at a time: for texts with long
+    tokens or with emoji/Hebrew characters."""
 
     def token_end(start: int, end: int, limit: int) -> int:
-        if careful and _NEEDS_LONGEST.search(text, start, min(end + 1, limit)):
-            end = _LONGEST.match(text, start, limit).end()
+        if careful and _NEEDS_LONGEST.search(source, start, min(end + 1, limit)):
+            end = _LONGEST.match(source, start, limit).end()
         return end
 
     pos: int | None = 0
     while pos is not None:
         resume = None
-        for match in pattern.finditer(text, pos):
+        for match in pattern.finditer(source, pos):
             start = match.start()
-            end = token_end(start, match.end(), len(text))
+            end = token_end(start, match.end(), len(source))
             if end - start > MAX_TOKEN_UTF16 // 2 and _utf16_len(text[start:end]) > MAX_TOKEN_UTF16:
                 # longer than the scanner's buffer: Lucene takes the longest match that fits in it,
                 # or, when no rule matches inside the buffer, skips one character
                 limit = _prefix_end(text, start, MAX_TOKEN_UTF16)
-                cut = pattern.match(text, start, limit)
+                cut = pattern.match(source, start, limit)
                 end = token_end(start, cut.end(), limit) if cut else start
             if end > start:
                 yield text[start:end]
@@ -201,13 +248,14 @@ def standard_tokens(text: str) -> list[str]:
         tokens = _ASCII.findall(text)
         if len(text) <= short or all(len(t) <= short for t in tokens):
             return tokens
-        return list(_scan(text, _ASCII, careful=False))
+        return list(_scan(text, text, _ASCII, careful=False))
     stand_in = text.translate(_STAND_INS)
     if "\0" not in stand_in:
         spans = [m.span() for m in _ASCII.finditer(stand_in)]
         if all(end - start <= short for start, end in spans):
             return [text[start:end] for start, end in spans]
-    return list(_scan(text, _FAST, _NEEDS_LONGEST.search(text) is not None))
+    source = text.translate(_UNICODE9)
+    return list(_scan(text, source, _FAST, _NEEDS_LONGEST.search(source) is not None))
 
 
 def java_lower(token: str) -> str:
