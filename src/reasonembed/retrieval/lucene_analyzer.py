@@ -152,8 +152,7 @@ _ASCII = re.compile(_word_rule("[A-Za-z]", "[0-9]", "[:.']", "[,;.']", "_", ""))
 _STAND_IN_ROLES = [
     (
         r"[\p{WB=Format}\p{WB=Extend}\p{WB=ZWJ}\p{WB=Hebrew_Letter}\p{WB=Katakana}\p{WB=Regional_Indicator}"
-        r"\p{Emoji}\p{Extended_Pictographic}\p{Line_Break=Complex_Context}\p{Script=Han}\p{Script=Hiragana}"
-        r"]",
+        r"\p{Emoji}\p{Extended_Pictographic}\p{Line_Break=Complex_Context}\p{Script=Han}\p{Script=Hiragana}]",
         "\0",
     ),
     (r"\p{WB=ALetter}", "a"),
