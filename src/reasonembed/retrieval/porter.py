@@ -60,31 +60,37 @@ class _Word:
     def __init__(self, word: str) -> None:
         self.b = word
         self.j = 0
+        self._cv_of = ""
+        self._cv = ""
 
-    def cons(self, i: int) -> bool:
-        ch = self.b[i]
-        if ch in _VOWELS:
-            return False
-        if ch == "y":
-            return i == 0 or not self.cons(i - 1)
-        return True
+    @property
+    def cv(self) -> str:
+        """ "c" or "v" per letter of `b`: y is a vowel after a consonant, a consonant otherwise."""
+        if self._cv_of is not self.b:
+            kinds: list[str] = []
+            for ch in self.b:
+                if ch in _VOWELS:
+                    kinds.append("v")
+                elif ch == "y":
+                    kinds.append("v" if kinds and kinds[-1] == "c" else "c")
+                else:
+                    kinds.append("c")
+            self._cv_of, self._cv = self.b, "".join(kinds)
+        return self._cv
 
     def measure(self) -> int:
         """m in [C](VC)^m[V] over b[0..j]: the number of vowel-to-consonant steps."""
-        flags = [self.cons(i) for i in range(self.j + 1)]
-        return sum(1 for i in range(1, len(flags)) if flags[i] and not flags[i - 1])
+        return self.cv[: self.j + 1].count("vc")
 
     def vowel_in_stem(self) -> bool:
-        return any(not self.cons(i) for i in range(self.j + 1))
+        return "v" in self.cv[: self.j + 1]
 
     def double_cons(self, i: int) -> bool:
-        return i >= 1 and self.b[i] == self.b[i - 1] and self.cons(i)
+        return i >= 1 and self.b[i] == self.b[i - 1] and self.cv[i] == "c"
 
     def cvc(self, i: int) -> bool:
         """consonant-vowel-consonant ending at i, the last not w, x or y."""
-        return (
-            i >= 2 and self.cons(i) and not self.cons(i - 1) and self.cons(i - 2) and self.b[i] not in "wxy"
-        )
+        return i >= 2 and self.cv[i - 2 : i + 1] == "cvc" and self.b[i] not in "wxy"
 
     def ends(self, suffix: str) -> bool:
         if not self.b.endswith(suffix):
