@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from reasonembed.evaluation.datasets import load_eval_dataset
-from reasonembed.retrieval.bm25 import BM25Searcher, LuceneAnalyzer, simple_tokenize
+from reasonembed.retrieval.bm25 import BM25Searcher, simple_tokenize
 
 
 def test_classic_equals_rank_bm25_on_dev_corpus(shared_data: Path) -> None:
@@ -58,25 +59,29 @@ def test_bm25q_equals_gensim_lucene_formula() -> None:
         np.testing.assert_allclose(searcher.get_scores(" ".join(q)), expected, rtol=0, atol=1e-12)
 
 
+def test_bm25q_ranks_as_brights_pyserini_gensim_pipeline(shared_data: Path) -> None:
+    """Top 10 of every TheoremQA-Q dev query equals BRIGHT's own BM25 (fixture made with pyserini + gensim)."""
+    task = load_eval_dataset(shared_data / "theoremqa_q_dev").tasks["theoremqa_q_dev"]
+    searcher = BM25Searcher(task.doc_ids, task.doc_texts, "bm25q")
+    ours = searcher.batch_search(task.query_texts, task.query_ids, k=10, excluded=task.excluded)
+    fixture = Path(__file__).parent / "fixtures" / "bright_bm25_theoremqa_q_dev.jsonl"
+    with open(fixture, encoding="utf-8") as fh:
+        official = {row["query_id"]: row["top"] for row in map(json.loads, fh)}
+    assert sorted(official) == sorted(task.query_ids)
+    for qid, top in official.items():
+        # trec_eval's order: score descending, then doc id descending (gensim's scores are float32)
+        top = sorted(top, key=lambda pair: pair[0], reverse=True)
+        want = sorted(top, key=lambda pair: pair[1], reverse=True)[:10]
+        assert [h.docid for h in ours[qid]] == [d for d, _ in want], qid
+        np.testing.assert_allclose([h.score for h in ours[qid]], [s for _, s in want], rtol=1e-6)
+
+
 def test_query_side_weighting_differs_from_classic() -> None:
     docs = ["alpha beta", "beta gamma gamma", "alpha alpha delta"] + [f"filler{i}" for i in range(7)]
     ids = [f"d{i}" for i in range(len(docs))]
     q = BM25Searcher(ids, docs, "bm25q", tokenizer=str.split).get_scores("alpha alpha alpha beta")
     c = BM25Searcher(ids, docs, "classic", tokenizer=str.split).get_scores("alpha alpha alpha beta")
     assert q.max() > 0 and c.max() > 0 and not np.allclose(q / q.max(), c / c.max())
-
-
-def test_lucene_analyzer() -> None:
-    analyze = LuceneAnalyzer()
-    assert analyze("The studies of John's running dogs, e.g. in 3.14 cases!") == [
-        "studi",
-        "john",
-        "run",
-        "dog",
-        "e.g",
-        "3.14",
-        "case",
-    ]
 
 
 def test_batch_search_excludes_and_ties() -> None:

@@ -19,10 +19,10 @@ matrix product (scipy), fast enough for BRIGHT's 400K-document corpora.
     w(t, x)  = idf(t) * tf / (tf + k1 (1 - b + b |x| / avgdl))       for x = document or query
     score    = sum_t w(t, d) * w(t, q)       (|q| counts only query tokens seen in the corpus)
 
-Tokenisers: classic uses `re.findall(r"\\w+", text.lower())`. BM25Q uses `lucene_analyze`, an
-approximation of pyserini's default English analyzer (Lucene StandardTokenizer-like split,
-possessive 's removal, lower-casing, Lucene's 33 English stop words, Porter stemming via
-PyStemmer). It is not byte-identical to Lucene's tokenizer on every Unicode edge case.
+Tokenisers: classic uses `re.findall(r"\\w+", text.lower())`. BM25Q uses `LuceneAnalyzer`
+(retrieval/lucene_analyzer.py), which makes the same tokens as pyserini's default English analyzer
+(StandardTokenizer, possessive filter, lower case, Lucene's 33 English stop words, Lucene's Porter
+stemmer); tests/retrieval/test_lucene_analyzer.py holds it to tokens that Lucene itself made.
 """
 
 from __future__ import annotations
@@ -37,44 +37,15 @@ from scipy import sparse
 
 from reasonembed.retrieval.base import Hit
 from reasonembed.retrieval.dense import DocIndex, rank_row
+from reasonembed.retrieval.lucene_analyzer import LuceneAnalyzer
 
 _WORD = re.compile(r"\w+")
-# Lucene StandardTokenizer-like: letters/digits (and _) joined by an inner ' . or , between digits
-_LUCENE_TOKEN = re.compile(r"\w+(?:(?:['\u2019]|(?<=\d)[.,](?=\d)|(?<=[^\W\d_])\.(?=[^\W\d_]))\w+)*")
-LUCENE_STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
-    "these they this to was will with".split()
-)
 _BLOCK = 64
 
 
 def simple_tokenize(text: str) -> list[str]:
     """rank_bm25-style tokens: lower-cased `\\w+` runs."""
     return _WORD.findall(text.lower())
-
-
-class LuceneAnalyzer:
-    """Approximation of pyserini's default analyzer: tokenize, drop possessive, lower, stop, Porter."""
-
-    def __init__(self) -> None:
-        import Stemmer  # PyStemmer
-
-        self._stemmer = Stemmer.Stemmer("porter")
-        self._stemmer.maxCacheSize = 1_000_000
-
-    def __call__(self, text: str) -> list[str]:
-        tokens = []
-        for match in _LUCENE_TOKEN.finditer(text):
-            tok = match.group(0).lower()
-            if tok.endswith(("'s", "\u2019s")):
-                tok = tok[:-2]
-            if tok and tok not in LUCENE_STOP_WORDS:
-                tokens.append(tok)
-        return self._stemmer.stemWords(tokens)
-
-
-def lucene_analyze(text: str) -> list[str]:
-    return LuceneAnalyzer()(text)
 
 
 class BM25Searcher:
@@ -190,7 +161,7 @@ class BM25Searcher:
             "k1": self.k1,
             "b": self.b,
             "epsilon": self.epsilon if self.variant == "classic" else None,
-            "tokenizer": "lower \\w+" if self.variant == "classic" else "lucene-like + porter",
+            "tokenizer": "lower \\w+" if self.variant == "classic" else "lucene english (pyserini default)",
             "vocab_size": len(self.vocab),
             "avgdl": self.avgdl,
         }
