@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from reasonembed.errors import ConfigError, RecordError
-from reasonembed.evaluation.datasets import BRIGHT_REVISION, load_eval_dataset
+from reasonembed.evaluation.benchmarks import BRIGHT_REVISION
+from reasonembed.evaluation.datasets import load_eval_dataset
 
 
 def test_local_bright_jsonl(tiny_task: Path) -> None:

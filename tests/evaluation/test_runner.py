@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from reasonembed.cli import app
 from reasonembed.errors import ConfigError
+from reasonembed.evaluation.benchmarks import BRIGHT_INSTRUCTIONS
 from reasonembed.evaluation.datasets import load_eval_dataset
-from reasonembed.evaluation.instructions import BRIGHT_INSTRUCTIONS
 from reasonembed.evaluation.runner import evaluate, resolve_instructions
 
 
@@ -35,12 +35,23 @@ def test_bm25_run_writes_results_markdown_and_trec(tiny_task: Path, tmp_path: Pa
 def test_instruction_resolution(tmp_path: Path, task_factory) -> None:
     task_factory(tmp_path / "root" / "biology")
     task_factory(tmp_path / "root" / "mydomain")
-    ds = load_eval_dataset(tmp_path / "root")
+    ds = load_eval_dataset(tmp_path / "root", benchmark="bright")
     assert resolve_instructions("auto", ds) == {"biology": BRIGHT_INSTRUCTIONS["biology"], "mydomain": None}
     assert resolve_instructions("auto", ds, "Saved one")["mydomain"] == "Saved one"
     assert resolve_instructions(None, ds) == {"biology": None, "mydomain": None}
     assert set(resolve_instructions("Find it.", ds).values()) == {"Find it."}
     assert resolve_instructions({"biology": "B"}, ds) == {"biology": "B", "mydomain": None}
+
+
+def test_a_folder_is_bright_only_when_the_user_says_so(tmp_path: Path, task_factory) -> None:
+    task_factory(tmp_path / "root" / "biology")
+    plain = load_eval_dataset(tmp_path / "root")
+    assert plain.benchmark == "local"
+    assert resolve_instructions("auto", plain) == {"biology": None}  # not by folder name
+    assert evaluate("bm25", plain)["groups"] == {}
+    told = load_eval_dataset(tmp_path / "root", benchmark="bright")
+    assert told.benchmark == "bright"
+    assert resolve_instructions("auto", told) == {"biology": BRIGHT_INSTRUCTIONS["biology"]}
 
 
 def test_bright_instructions_wording() -> None:

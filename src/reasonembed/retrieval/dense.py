@@ -82,6 +82,8 @@ class DenseSearcher(BatchSearcher):
         encoder: Any = None,
         instruction: str | None = None,
         backend: str = "auto",
+        batch_size: int | None = None,
+        show_progress: bool = False,
     ):
         if backend not in ("auto", "numpy", "faiss"):
             raise ValueError(f"backend must be one of 'auto', 'numpy', 'faiss', got {backend!r}")
@@ -92,6 +94,8 @@ class DenseSearcher(BatchSearcher):
         self.doc_embeddings = emb
         self.encoder = encoder
         self.instruction = instruction
+        self.batch_size = batch_size
+        self.show_progress = show_progress
         self.backend = (
             backend if backend != "auto" else ("faiss" if len(doc_ids) >= FAISS_MIN_DOCS else "numpy")
         )
@@ -107,7 +111,12 @@ class DenseSearcher(BatchSearcher):
     ) -> dict[str, list[Hit]]:
         if self.encoder is None:
             raise ValueError("DenseSearcher was built without an encoder; use search_embeddings")
-        q_emb = self.encoder.encode_queries(list(queries), instruction=self.instruction)
+        options: dict[str, Any] = {}  # only what was set, so any encoder with encode_queries works
+        if self.batch_size:
+            options["batch_size"] = self.batch_size
+        if self.show_progress:
+            options["show_progress"] = True
+        q_emb = self.encoder.encode_queries(list(queries), instruction=self.instruction, **options)
         return self.search_embeddings(q_emb, qids, k, excluded)
 
     # -- core
