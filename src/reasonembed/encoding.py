@@ -62,8 +62,12 @@ def _barrier() -> None:
 
 
 def _encode(embedder: Any, texts: Sequence[str], batch_size: int | None, show_progress: bool) -> np.ndarray:
-    out = embedder.encode_documents(list(texts), batch_size=batch_size, show_progress=show_progress)
-    return np.asarray(out, dtype=np.float32)
+    options: dict[str, Any] = {}  # only what was set, so any object with encode_documents(texts) works
+    if batch_size:
+        options["batch_size"] = batch_size
+    if show_progress:
+        options["show_progress"] = True
+    return np.asarray(embedder.encode_documents(list(texts), **options), dtype=np.float32)
 
 
 def shard_bounds(n: int, size: int) -> list[tuple[int, int]]:
