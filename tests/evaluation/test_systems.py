@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasonembed.encoding import encode_corpus
 from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.evaluation.runner import evaluate
 
@@ -18,6 +17,7 @@ def test_changed_model_settings_or_checkpoint_never_reuse_the_cache(
     import torch
 
     from reasonembed.embedder import Embedder
+    from reasonembed.encoding import encode_corpus
 
     cache_dir = tmp_path / "cache"
 
