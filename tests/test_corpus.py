@@ -50,3 +50,14 @@ def test_empty_corpus_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "docs.jsonl").write_text("")
     with pytest.raises(RecordError, match="the corpus is empty"):
         read_corpus(tmp_path / "docs.jsonl")
+
+
+def test_iter_corpus_keeps_the_other_fields(tmp_path: Path) -> None:
+    from reasonembed.corpus import iter_corpus
+
+    path = _jsonl(tmp_path / "d.jsonl", [{"id": "a", "text": "x", "domain": "biology"}, {"id": "b", "content": "y"}])
+    rows = [(line, doc_id, text, rec.get("domain")) for line, doc_id, text, rec in iter_corpus(path)]
+    assert rows == [(1, "a", "x", "biology"), (2, "b", "y", None)]
+    _jsonl(path, [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}])
+    with pytest.raises(RecordError, match="line 2, field 'id'"):
+        list(iter_corpus(path))

@@ -12,11 +12,13 @@ compare. Every rule lives here:
 
     ids, texts = read_corpus("documents.jsonl")                 # {"id", "text"|"content"}
     ids, texts = read_corpus("corpus.jsonl", id_field="_id", text_fields=("title", "text"), join=True)
+    for line, doc_id, text, record in iter_corpus("corpus.jsonl"):   # other fields (domain, ...) too
+        ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +38,19 @@ def record_id(value: Any, path: str | Path, line: int | None, field: str) -> str
     return value
 
 
-def build_corpus(
+def validate_documents(
     rows: Rows,
     path: str | Path,
     id_field: str = "id",
     text_fields: Sequence[str] = TEXT_FIELDS,
     join: bool = False,
-) -> tuple[list[str], list[str]]:
-    """(ids, texts) from `(line, record)` rows; see the module docstring for the rules.
+) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+    """(line, id, text, record) for each valid row; see the module docstring for the rules.
 
     With `join=False` the text is the first of `text_fields` the record has; with `join=True` it
-    is every non-empty one of them joined by a space (BEIR's title + text).
+    is every non-empty one of them joined by a space (BEIR's title + text). An empty input is an
+    error ("the corpus is empty").
     """
-    ids: list[str] = []
-    texts: list[str] = []
     first_line: dict[str, int] = {}
     for line, rec in rows:
         doc_id = record_id(rec.get(id_field), path, line, id_field)
@@ -66,11 +67,35 @@ def build_corpus(
         if bad:
             raise RecordError(path, line, bad[0], "document text must be a string")
         first_line[doc_id] = line
-        ids.append(doc_id)
-        texts.append(" ".join(rec[f] for f in chosen if rec[f]))
-    if not ids:
+        yield line, doc_id, " ".join(rec[f] for f in chosen if rec[f]), rec
+    if not first_line:
         raise RecordError(path, None, None, "the corpus is empty")
+
+
+def build_corpus(
+    rows: Rows,
+    path: str | Path,
+    id_field: str = "id",
+    text_fields: Sequence[str] = TEXT_FIELDS,
+    join: bool = False,
+) -> tuple[list[str], list[str]]:
+    """(ids, texts) from `(line, record)` rows, validated by `validate_documents`."""
+    ids: list[str] = []
+    texts: list[str] = []
+    for _, doc_id, text, _ in validate_documents(rows, path, id_field, text_fields, join):
+        ids.append(doc_id)
+        texts.append(text)
     return ids, texts
+
+
+def iter_corpus(
+    path: str | Path,
+    id_field: str = "id",
+    text_fields: Sequence[str] = TEXT_FIELDS,
+    join: bool = False,
+) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+    """(line, id, text, record) of a JSONL or parquet file, for callers that need other fields."""
+    return validate_documents(iter_table(path), path, id_field, text_fields, join)
 
 
 def read_corpus(
