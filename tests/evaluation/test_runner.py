@@ -138,3 +138,22 @@ def test_preloaded_dataset_is_reused_and_checked(tmp_path: Path, task_factory) -
     assert results["average"] == results["tasks"]["beta"]["metrics"]
     with pytest.raises(ConfigError, match="query variant"):
         evaluate("bm25", ds, query_variant="gpt4_reason")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ([], "give exactly one of --model and --rescore"),
+        (["--model", "bm25", "--rescore", "x.trec"], "give exactly one of --model and --rescore"),
+        (["--model", "bm25", "--benchmark", "trec-covid"], "unknown benchmark 'trec-covid'"),
+        (["--model", "bm25", "--hybrid", "bm25q", "--fusion", "max"], "fusion must be one of rrf, score"),
+    ],
+)
+def test_cli_rejects_bad_system_options_with_a_clear_error(tiny_task: Path, tmp_path: Path, args, words) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from reasonembed.cli import main; main()", "eval", *args,
+           "--dataset", str(tiny_task), "--out", str(tmp_path / "o")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and f"error: {words}" in proc.stderr and "Traceback" not in proc.stderr
