@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from reasonembed.errors import ConfigError, RecordError
-from reasonembed.evaluation.datasets import BRIGHT_REVISION, load_eval_dataset
+from reasonembed.evaluation.benchmarks import BRIGHT_REVISION
+from reasonembed.evaluation.datasets import load_eval_dataset
 
 
 def test_local_bright_jsonl(tiny_task: Path) -> None:
@@ -214,3 +215,25 @@ def test_beir_qrels_errors(tmp_path: Path, jsonl_writer, row, field, words) -> N
         load_eval_dataset(folder)
     assert info.value.line == 3 and info.value.field == field and words in str(info.value)
     assert "test.tsv" in str(info.value)
+
+
+def test_hub_loaders_do_not_import_the_dataset_dispatcher() -> None:
+    """No datasets.py <-> hub.py cycle: the hub loaders stand on tasks.py and corpus.py alone."""
+    import subprocess
+    import sys
+
+    code = "import sys, reasonembed.evaluation.hub; assert 'reasonembed.evaluation.datasets' not in sys.modules, 'cycle'"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_bright_instructions_exist_once_and_remixer_reads_them() -> None:
+    import inspect
+
+    from reasonembed.evaluation.benchmarks import BENCHMARKS, BRIGHT_INSTRUCTIONS
+    from reasonembed.remixer import prompts
+
+    assert set(BENCHMARKS) == {"bright", "r2med", "beir", "local"}
+    assert BENCHMARKS["bright"].instructions is BRIGHT_INSTRUCTIONS
+    assert {t: prompts.BRIGHT_DOMAINS[t].instruction for t in BRIGHT_INSTRUCTIONS} == BRIGHT_INSTRUCTIONS
+    assert "retrieve relevant" not in inspect.getsource(prompts)  # no second copy of the wording

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import pytrec_eval
 
-from reasonembed.evaluation.datasets import BRIGHT_TASK_GROUPS, load_eval_dataset
+from reasonembed.evaluation.benchmarks import BRIGHT_TASK_GROUPS
+from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.evaluation.metrics import (
     group_averages,
     macro_average,
@@ -30,6 +31,15 @@ def test_hand_computed_ndcg_recall_map_mrr() -> None:
     assert m["ndcg@1"] == 0.0 and m["recall@1"] == 0.0 and m["recall@5"] == 1.0
     assert m["mrr"] == pytest.approx(0.5) and m["map"] == pytest.approx((1 / 2 + 2 / 4) / 2)
     assert set(m) == set(metric_names())
+
+
+def test_map_at_100_and_precision_beside_uncut_map() -> None:
+    # relevant at ranks 2 and 102 (99 non-relevant fillers in between): MAP@100 counts only rank 2
+    run = {"q": {"x": 1000.0, "a": 999.0, **{f"f{i:03d}": 998.0 - i for i in range(99)}, "c": 1.0}}
+    m = score_run({"q": {"a": 1, "c": 1}}, run)["q"]
+    assert m["map@100"] == pytest.approx((1 / 2) / 2)
+    assert m["map"] == pytest.approx((1 / 2 + 2 / 102) / 2)
+    assert m["p@1"] == 0.0 and m["p@5"] == pytest.approx(1 / 5) and m["p@100"] == pytest.approx(1 / 100)
 
 
 def test_ties_follow_trec_eval_docid_descending() -> None:

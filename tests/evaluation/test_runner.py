@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from reasonembed.cli import app
 from reasonembed.errors import ConfigError
+from reasonembed.evaluation.benchmarks import BRIGHT_INSTRUCTIONS
 from reasonembed.evaluation.datasets import load_eval_dataset
-from reasonembed.evaluation.instructions import BRIGHT_INSTRUCTIONS
 from reasonembed.evaluation.runner import evaluate, resolve_instructions
 
 
@@ -35,12 +35,23 @@ def test_bm25_run_writes_results_markdown_and_trec(tiny_task: Path, tmp_path: Pa
 def test_instruction_resolution(tmp_path: Path, task_factory) -> None:
     task_factory(tmp_path / "root" / "biology")
     task_factory(tmp_path / "root" / "mydomain")
-    ds = load_eval_dataset(tmp_path / "root")
+    ds = load_eval_dataset(tmp_path / "root", benchmark="bright")
     assert resolve_instructions("auto", ds) == {"biology": BRIGHT_INSTRUCTIONS["biology"], "mydomain": None}
     assert resolve_instructions("auto", ds, "Saved one")["mydomain"] == "Saved one"
     assert resolve_instructions(None, ds) == {"biology": None, "mydomain": None}
     assert set(resolve_instructions("Find it.", ds).values()) == {"Find it."}
     assert resolve_instructions({"biology": "B"}, ds) == {"biology": "B", "mydomain": None}
+
+
+def test_a_folder_is_bright_only_when_the_user_says_so(tmp_path: Path, task_factory) -> None:
+    task_factory(tmp_path / "root" / "biology")
+    plain = load_eval_dataset(tmp_path / "root")
+    assert plain.benchmark == "local"
+    assert resolve_instructions("auto", plain) == {"biology": None}  # not by folder name
+    assert evaluate("bm25", plain)["groups"] == {}
+    told = load_eval_dataset(tmp_path / "root", benchmark="bright")
+    assert told.benchmark == "bright"
+    assert resolve_instructions("auto", told) == {"biology": BRIGHT_INSTRUCTIONS["biology"]}
 
 
 def test_bright_instructions_wording() -> None:
@@ -127,3 +138,22 @@ def test_preloaded_dataset_is_reused_and_checked(tmp_path: Path, task_factory) -
     assert results["average"] == results["tasks"]["beta"]["metrics"]
     with pytest.raises(ConfigError, match="query variant"):
         evaluate("bm25", ds, query_variant="gpt4_reason")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ([], "give exactly one of --model and --rescore"),
+        (["--model", "bm25", "--rescore", "x.trec"], "give exactly one of --model and --rescore"),
+        (["--model", "bm25", "--benchmark", "trec-covid"], "unknown benchmark 'trec-covid'"),
+        (["--model", "bm25", "--hybrid", "bm25q", "--fusion", "max"], "fusion must be one of rrf, score"),
+    ],
+)
+def test_cli_rejects_bad_system_options_with_a_clear_error(tiny_task: Path, tmp_path: Path, args, words) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from reasonembed.cli import main; main()", "eval", *args,
+           "--dataset", str(tiny_task), "--out", str(tmp_path / "o")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and f"error: {words}" in proc.stderr and "Traceback" not in proc.stderr

@@ -59,3 +59,25 @@ def test_hybrid_fuses_dense_and_bm25(flat_index, embedder, theoremqa_docs) -> No
     assert hits[0].score == pytest.approx(2 / 61)
     score_fused = hybrid_searcher(dense, "score", alpha=0.5).search(doc["content"], k=5)
     assert score_fused[0].docid == doc["id"] and score_fused[0].score == pytest.approx(1.0)
+
+
+def test_ties_at_the_cut_follow_the_exact_evaluation_rule(tmp_path, embedder, write_corpus, theoremqa_docs) -> None:
+    """Identical texts under ids "a-dup" < "z-dup" score the same: trec_eval's order (docid
+    descending) puts "z-dup" first, whatever order the index stored them in; the index searcher
+    and evaluation's exact search (retrieval/dense.py) return the same hits."""
+    from reasonembed.index import build_index
+    from reasonembed.retrieval.dense import DenseSearcher
+
+    text = theoremqa_docs[5]["content"]
+    records = [{"id": "a-dup", "text": text}, *({"id": d["id"], "text": d["content"]} for d in theoremqa_docs[10:20]),
+               {"id": "z-dup", "text": text}]
+    build_index(write_corpus(tmp_path / "docs.jsonl", records), tmp_path / "idx", embedder, show_progress=False)
+    searcher = open_searcher(tmp_path / "idx", embedder)
+    index = load_index(tmp_path / "idx")
+    exact = DenseSearcher(index.ids, IndexStore.open(tmp_path / "idx").read_vectors(), embedder, "")
+    for k in (1, 2, 5):
+        got = searcher.search(text, k=k)
+        assert [h.docid for h in got] == [h.docid for h in exact.search(text, k=k)], k
+    assert searcher.search(text, k=1)[0].docid == "z-dup"
+    runs = searcher.batch_search([text], ["q"], k=1, excluded={"q": ["z-dup"]})
+    assert [h.docid for h in runs["q"]] == ["a-dup"]

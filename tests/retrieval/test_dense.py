@@ -75,3 +75,15 @@ def test_shape_and_backend_checks() -> None:
         DenseSearcher(["a"], np.zeros((1, 3)), backend="hnsw")
     with pytest.raises(ValueError, match="without an encoder"):
         DenseSearcher(["a"], np.ones((1, 3))).search("query")
+
+
+def test_rank_candidates_applies_rank_rows_rule_to_an_ann_list() -> None:
+    from reasonembed.retrieval.dense import rank_candidates
+
+    index = DocIndex(["d1", "d3", "d2", "d4"])
+    positions = np.array([0, 1, 3, 2, -1])  # what an IVF/HNSW index might return, -1 = no candidate
+    scores = np.array([0.5, 0.5, 0.5, 0.9, -1.0])
+    full = np.array([0.5, 0.5, 0.9, 0.5])
+    for k in (1, 2, 3, 4):
+        assert rank_candidates(positions, scores, index, k) == rank_row(full, index, k)
+    assert [h.docid for h in rank_candidates(positions, scores, index, 2, np.array([2]))] == ["d4", "d3"]

@@ -3,14 +3,20 @@
     reasonembed eval --model minilm --dataset ../shared/data/theoremqa_q_dev --no-instruction --out runs/minilm
     reasonembed eval --model bm25 --dataset bright --tasks biology,pony --out runs/bm25
     reasonembed eval --model path/to/checkpoint --dataset bright --query-variant gpt4_reason --out runs/ckpt
+    reasonembed eval --model minilm --hybrid bm25 --fusion rrf --dataset DIR --out runs/hybrid
+    reasonembed eval --rescore runs/bm25/runs --dataset bright --tasks biology,pony --out runs/rescored
+    torchrun --nproc_per_node 8 -m reasonembed.cli eval --model M --dataset bright --out runs/m
 
 Writes results.json (every metric per task and per query + manifest), results.md and
-runs/<task>.trec under --out. The logic lives in `reasonembed.evaluation.runner.evaluate`.
+runs/<task>.trec under --out. The logic lives in `reasonembed.evaluation.runner` (`evaluate`,
+`rescore`); under torchrun each rank encodes a slice of every corpus and rank 0 writes.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -24,7 +30,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def eval_command(
     model: str = typer.Option(
-        ..., "--model", "-m", help="bm25 | bm25q | minilm | a model directory or hub id."
+        None, "--model", "-m", help="bm25 | bm25q | minilm | a model directory or hub id."
     ),
     dataset: str = typer.Option(
         ..., "--dataset", "-d", help="bright | r2med | a local folder (BRIGHT, BEIR or R2MED layout)."
@@ -64,34 +70,72 @@ def eval_command(
     top_k: int = typer.Option(1000, "--top-k", help="Hits kept per query (BRIGHT: 1000)."),
     device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
     backend: str = typer.Option("auto", "--backend", help="auto | numpy | faiss (both exact)."),
+    benchmark: str = typer.Option(
+        None, "--benchmark", help="bright | r2med | beir | local (default: from the dataset; a folder is BRIGHT only if said)."
+    ),
+    hybrid: str = typer.Option(None, "--hybrid", help="Fuse --model with a second system: bm25 | bm25q | a model."),
+    fusion: str = typer.Option("rrf", "--fusion", help="rrf | score (with --hybrid)."),
+    fusion_depth: int = typer.Option(100, "--fusion-depth", help="Hits taken from each side before fusing."),
+    rescore: Path = typer.Option(
+        None, "--rescore", help="Score an existing TREC run file (or folder of <task>.trec) instead of a model."
+    ),
+    lenient: bool = typer.Option(
+        False, "--lenient-qrels", help="Warn (do not fail) on qrels naming documents missing from the corpus."
+    ),
+    self_exclude: bool = typer.Option(
+        None, "--self-exclude/--no-self-exclude", help="Drop hits whose docid equals the query id (default: on for BEIR)."
+    ),
 ) -> None:
     """Evaluate a model on BRIGHT-layout data with the official BRIGHT protocol."""
+    from reasonembed.encoding import is_main_process
     from reasonembed.errors import ConfigError
     from reasonembed.evaluation.report import markdown_table
     from reasonembed.evaluation.runner import evaluate
+    from reasonembed.evaluation.runner import rescore as rescore_run
 
     if no_instruction and instruction:
         raise ConfigError("--instruction and --no-instruction exclude each other")
-    instr = None if no_instruction else (instruction if instruction else "auto")
-    results = evaluate(
-        model,
-        dataset,
-        tasks=_split(tasks),
-        query_variant=query_variant,
-        instruction=instr,
-        out_dir=out,
-        long_documents=long_documents,
-        top_k=top_k,
-        cache_dir=cache_dir,
-        batch_size=batch_size,
-        pooling=pooling,
-        dtype=dtype,
-        max_query_length=max_query_length,
-        max_doc_length=max_doc_length,
-        device=device,
-        backend=backend,
-        show_progress=True,
-    )
+    if (model is None) == (rescore is None):
+        raise ConfigError("give exactly one of --model and --rescore")
+    common: dict[str, Any] = {
+        "tasks": _split(tasks),
+        "query_variant": query_variant,
+        "out_dir": out,
+        "benchmark": benchmark,
+        "self_exclude": self_exclude,
+        "lenient": lenient,
+        "long_documents": long_documents,
+        "top_k": top_k,
+    }
+    if rescore is not None:
+        results = rescore_run(rescore, dataset, **common)
+    else:
+        instr = None if no_instruction else (instruction if instruction else "auto")
+        # Per-task searcher wrappers ((searcher, task) -> searcher), innermost first: the place
+        # where --rewrite (RewritingSearcher) and --rerank (RerankingSearcher) plug in.
+        wrappers: list[Any] = []
+        results = evaluate(
+            model,
+            dataset,
+            instruction=instr,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            pooling=pooling,
+            dtype=dtype,
+            max_query_length=max_query_length,
+            max_doc_length=max_doc_length,
+            device=device,
+            backend=backend,
+            hybrid=hybrid,
+            fusion=fusion,
+            fusion_depth=fusion_depth,
+            wrappers=wrappers,
+            distributed=int(os.environ.get("WORLD_SIZE", "1")) > 1,
+            show_progress=True,
+            **common,
+        )
+    if not is_main_process():
+        return
     typer.echo(markdown_table(results))
     typer.echo(f"wrote {out / 'results.json'}, {out / 'results.md'} and {out / 'runs'}/")
 

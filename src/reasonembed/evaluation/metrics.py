@@ -4,7 +4,8 @@ Why pytrec_eval and nothing home-made: it is trec_eval itself (linear gain, ties
 score descending then docno descending), the tool BRIGHT's official harness calls, so a number
 here is the number the official harness gives for the same run.
 
-* `score_run(qrels, run)` -> per-query metrics: nDCG@{1,5,10,25,50,100}, Recall@{same}, MAP, MRR.
+* `score_run(qrels, run)` -> per-query metrics: nDCG@{1,5,10,25,50,100}, Recall@{same},
+  P@{same}, MAP (uncut), MAP@100 (trec_eval `map_cut.100`), MRR.
   A query with qrels but no run scores 0 on every metric (trec_eval `-c`); BRIGHT's runs cover
   every query, so this only matters for empty rankings.
 * `mean_metrics(per_query)` -> the task score: arithmetic mean over queries.
@@ -12,7 +13,7 @@ here is the number the official harness gives for the same run.
 * `group_averages(tasks, groups)` -> BRIGHT's StackExchange / Coding / Theorem-based averages,
   reported only for groups whose tasks were all evaluated.
 
-Metric names: `ndcg@10`, `recall@100`, `map`, `mrr`; values are fractions in [0, 1].
+Metric names: `ndcg@10`, `recall@100`, `p@10`, `map`, `map@100`, `mrr`; values are fractions in [0, 1].
 """
 
 from __future__ import annotations
@@ -23,14 +24,20 @@ K_VALUES: tuple[int, ...] = (1, 5, 10, 25, 50, 100)
 
 
 def metric_names(k_values: Sequence[int] = K_VALUES) -> list[str]:
-    return [f"ndcg@{k}" for k in k_values] + [f"recall@{k}" for k in k_values] + ["map", "mrr"]
+    return (
+        [f"ndcg@{k}" for k in k_values]
+        + [f"recall@{k}" for k in k_values]
+        + [f"p@{k}" for k in k_values]
+        + ["map", "map@100", "mrr"]
+    )
 
 
 def _trec_measures(k_values: Sequence[int]) -> dict[str, str]:
     """pytrec_eval output key -> our metric name."""
     names = {f"ndcg_cut_{k}": f"ndcg@{k}" for k in k_values}
     names.update({f"recall_{k}": f"recall@{k}" for k in k_values})
-    names.update({"map": "map", "recip_rank": "mrr"})
+    names.update({f"P_{k}": f"p@{k}" for k in k_values})
+    names.update({"map": "map", "map_cut_100": "map@100", "recip_rank": "mrr"})
     return names
 
 
@@ -43,7 +50,7 @@ def score_run(
     import pytrec_eval
 
     ks = ",".join(str(k) for k in k_values)
-    measures = {f"ndcg_cut.{ks}", f"recall.{ks}", "map", "recip_rank"}
+    measures = {f"ndcg_cut.{ks}", f"recall.{ks}", f"P.{ks}", "map", "map_cut.100", "recip_rank"}
     evaluator = pytrec_eval.RelevanceEvaluator(
         {q: {d: int(g) for d, g in docs.items()} for q, docs in qrels.items()}, measures
     )

@@ -23,7 +23,8 @@ import numpy as np
 
 from reasonembed.index import ann
 from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
-from reasonembed.retrieval.base import BatchSearcher, Hit, clean_excluded, sort_hits
+from reasonembed.retrieval.base import BatchSearcher, Hit
+from reasonembed.retrieval.dense import DenseSearcher, DocIndex, rank_candidates
 
 
 @dataclass
@@ -34,8 +35,9 @@ class LoadedIndex:
     manifest: dict[str, Any]
     ids: list[str]
     texts: list[str]
-    faiss_index: Any
+    faiss_index: Any  # the trained IVF/HNSW index; None for flat (searched exactly from `vectors`)
     params: ann.AnnParams
+    vectors: np.ndarray | None = None  # flat indexes only
 
     @property
     def count(self) -> int:
@@ -60,8 +62,7 @@ def load_index(path: str | Path) -> LoadedIndex:
     params = ann.AnnParams(**{k: v for k, v in (manifest.get("ann") or {}).items() if k in fields})
     if params.kind == "flat":
         vectors = store.read_vectors(shards)
-        index = faiss.IndexFlatIP(int(manifest["dim"]))
-        index.add(vectors)
+        return LoadedIndex(store.root, manifest, ids, texts, None, params, vectors)
     else:
         file = store.root / FAISS_FILE
         if not file.exists():
@@ -90,6 +91,10 @@ class IndexSearcher(BatchSearcher):
         self.embedder = embedder
         self.instruction = index.manifest.get("instruction", "") if instruction is None else instruction
         self._position = {docid: i for i, docid in enumerate(index.ids)}
+        # One top-k core (retrieval/dense.py): flat = evaluation's exact search; IVF/HNSW candidate
+        # lists ranked by the same exclusion and tie rule.
+        self._exact = DenseSearcher(index.ids, index.vectors) if index.vectors is not None else None
+        self._doc_index = self._exact.index if self._exact is not None else DocIndex(index.ids)
 
     def with_instruction(self, instruction: str) -> IndexSearcher:
         """The same searcher (sharing the index) with another query instruction."""
@@ -123,21 +128,19 @@ class IndexSearcher(BatchSearcher):
         k: int = 10,
         excluded: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, list[Hit]]:
-        """Top-k for query vectors already encoded; excluded ids are removed before the cut."""
+        """Top-k for query vectors already encoded; excluded ids are removed before the cut, ties
+        ordered score descending then docid descending (trec_eval), as in evaluation."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        drop = {qid: clean_excluded((excluded or {}).get(qid)) for qid in qids}
-        fetch = k + max((len(d) for d in drop.values()), default=0)
+        if self._exact is not None:
+            return self._exact.search_embeddings(vectors, qids, k, excluded)
+        drop = [self._doc_index.excluded_positions((excluded or {}).get(qid)) for qid in qids]
+        fetch = k + max((d.size for d in drop), default=0)
         scores, positions = ann.search(self.index.faiss_index, vectors, fetch)
-        out: dict[str, list[Hit]] = {}
-        for row, qid in enumerate(qids):
-            hits = [
-                Hit(self.index.ids[p], float(s))
-                for s, p in zip(scores[row], positions[row], strict=True)
-                if p >= 0 and self.index.ids[p] not in drop[qid]
-            ]
-            out[qid] = sort_hits(hits)[:k]
-        return out
+        return {
+            qid: rank_candidates(positions[row], scores[row], self._doc_index, k, drop[row])
+            for row, qid in enumerate(qids)
+        }
 
 
 def bm25_searcher(ids: list[str], texts: list[str], variant: str = "classic") -> Any:

@@ -3,11 +3,12 @@
 Why here and not in `evaluation/`: the quickstart compares systems side by side (BM25, the base
 model with and without the task instruction, a BM25+dense hybrid, and each trained model) on three
 query sets, and needs per-query scores to say with confidence what improved. Everything that
-touches a score — dataset loading and validation, exclusion of `excluded_ids`, ranking, pytrec_eval
-— is `reasonembed.evaluation` and `reasonembed.retrieval`; this module only loops and fuses.
+touches a score — dataset loading and validation, exclusion of `excluded_ids`, ranking, fusion,
+pytrec_eval — is `reasonembed.evaluation.runner.evaluate` over searcher factories
+(`evaluation/systems.py`); this module only names the systems and subsamples the query sets.
 
-Hybrid = reciprocal-rank (or normalised-score) fusion of the BM25 run and the dense run of the base
-model, each cut to its top 100 (`retrieval.fusion`); excluded ids are already out of both runs.
+Hybrid = reciprocal-rank (or normalised-score) fusion of BM25 and the base model's dense search,
+each side cut to its top 100 with excluded ids removed (`evaluation.systems.HybridFactory`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasonembed.evaluation.datasets import EvalDataset, EvalTask, load_eval_dataset
-from reasonembed.retrieval.base import Hit
+from reasonembed.evaluation.datasets import load_eval_dataset
+from reasonembed.evaluation.tasks import EvalDataset, EvalTask
 
 
 @dataclass
@@ -27,23 +28,9 @@ class System:
     """A row of the results table: BM25 ("bm25"), an Embedder or model dir, or a fusion of two rows."""
 
     name: str
-    model: Any = None  # "bm25" | model dir | Embedder; None for a hybrid
+    model: Any = None  # "bm25" | "minilm" | model dir | Embedder | SearcherFactory; None for a hybrid
     instructed: bool = False  # prefix queries with the column's task instruction (else the raw query)
     hybrid_of: tuple[str, str] | None = None  # names of two earlier systems to fuse
-
-
-class RunSearcher:
-    """A finished run seen as a `Searcher`, so the fusion classes can merge two runs."""
-
-    def __init__(self, run: Mapping[str, list[Hit]]):
-        self.run = run
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:  # pragma: no cover - protocol only
-        raise NotImplementedError("RunSearcher answers only the queries of its run (batch_search)")
-
-    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
-                     excluded: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[Hit]]:
-        return {q: self.run.get(q, [])[:k] for q in qids}
 
 
 def subsample_task(task: EvalTask, max_queries: int | None, max_docs: int | None, seed: int = 0) -> EvalTask:
@@ -79,31 +66,35 @@ def load_column(folder: str | Path, max_queries: int | None = None, max_docs: in
 def evaluate_systems(systems: Sequence[System], columns: Mapping[str, EvalDataset], cache_dir: str | Path,
                      instructions: Mapping[str, str | None] | None = None, fusion: str = "rrf", depth: int = 100,
                      batch_size: int | None = None, log: Any = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """{system: {column: {"metrics", "per_query", "num_queries", "num_documents", "instruction"}}}.
+    """{system: {column: {"metrics", "per_query", "num_queries", "num_documents", "instruction", ...}}}.
 
-    `instructions` maps a column to its task instruction, used by systems with `instructed=True`.
+    Every cell is one `reasonembed.evaluation.runner.evaluate` call. `instructions` maps a column
+    to its task instruction, used by systems with `instructed=True`; a hybrid fuses the factories
+    of two earlier systems (each side cut to `depth` hits, the fused list too).
     """
-    instructions = instructions or {}
-    from reasonembed.evaluation.runner import load_model, retrieve_task, score_task
-    from reasonembed.retrieval.fusion import fuse
+    from reasonembed.evaluation.runner import evaluate
+    from reasonembed.evaluation.systems import HybridFactory, build_searcher_factory
 
+    instructions = instructions or {}
+    factories: dict[str, Any] = {}
+    by_name = {s.name: s for s in systems}
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    runs: dict[tuple[str, str], dict[str, list[Hit]]] = {}
     for system in systems:
-        model = None if system.hybrid_of else load_model(system.model, batch_size=batch_size)
+        if system.hybrid_of:
+            first, second = system.hybrid_of
+            factories[system.name] = HybridFactory(factories[first], factories[second], fusion, depth)
+            instructed = any(by_name[n].instructed for n in system.hybrid_of)
+        else:
+            factories[system.name] = build_searcher_factory(system.model, cache_dir=cache_dir, batch_size=batch_size)
+            instructed = system.instructed
         results[system.name] = {}
         for col, dataset in columns.items():
-            (task,) = dataset.tasks.values()
+            instruction = instructions.get(col) if instructed else None
+            out = evaluate(factories[system.name], dataset, instruction=instruction, top_k=depth if system.hybrid_of else 1000)
+            (cell,) = out["tasks"].values()
             if system.hybrid_of:
-                a, b = (RunSearcher(runs[(name, col)]) for name in system.hybrid_of)
-                run = fuse(a, b, fusion, depth=depth).batch_search(task.query_texts, task.query_ids, depth, task.excluded)
-                info: dict[str, Any] = {"fusion": fusion, "of": list(system.hybrid_of), "depth": depth}
-            else:
-                instruction = instructions.get(col) if system.instructed else None
-                run, info = retrieve_task(model, task, instruction, cache_dir=cache_dir, batch_size=batch_size)
-                info["instruction"] = instruction
-            runs[(system.name, col)] = run
-            results[system.name][col] = {**score_task(task, run), **info}
+                cell["of"] = list(system.hybrid_of)
+            results[system.name][col] = cell
             if log:
-                log(f"  {system.name} on {col}: nDCG@10 {100 * results[system.name][col]['metrics']['ndcg@10']:.1f}")
+                log(f"  {system.name} on {col}: nDCG@10 {100 * cell['metrics']['ndcg@10']:.1f}")
     return results

@@ -2,13 +2,14 @@
 
 C_q = Top-k{ φ(q, d) | d ∈ D_domain \\ {d*_q} }: queries and the cleaned same-domain pool are embedded
 with any Embedder (default: the bundled all-MiniLM-L6-v2; the paper used gte-Qwen2-7B-instruct with
-the domain instruction) and searched exactly with FAISS inner product (= cosine on normalised vectors).
+the domain instruction) and searched exactly by inner product (= cosine on normalised vectors).
 The **source document is always removed** — a query is trivially tied to the text it was written
 from, so it must never become a positive — and documents whose text equals the query are skipped.
 The released code pads short lists with random documents; we do not (fewer candidates, never noise).
 
-Document vectors are cached per domain in `mine/` keyed by the embedder fingerprint, so a resumed run
-does not re-encode the pool; queries are processed in chunks and written as each chunk finishes.
+Document vectors go through the project's one embedding cache (`mine/embedding-cache/`, keyed on the
+embedder fingerprint and the pool's content) and are ranked by the one exact top-k core
+(`retrieval.dense`, ties by docid as trec_eval orders them), so a resumed run does not re-encode the pool; queries are processed in chunks and written as each chunk finishes.
 """
 
 from __future__ import annotations
@@ -53,17 +54,13 @@ def _describe(embedder: Any) -> dict[str, Any]:
 
 
 def _doc_vectors(embedder: Any, ids: list[str], texts: list[str], cache_dir: Path, domain: str, fp: str | None) -> np.ndarray:
-    cache = cache_dir / f"doc_emb_{domain}_{fp[:16]}.npz" if fp else None
-    if cache is not None and cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if list(data["ids"]) == ids:
-            return data["vectors"]
-    vectors = np.asarray(embedder.encode_documents(texts), dtype=np.float32)
-    if cache is not None:
-        tmp = cache.with_name(cache.stem + ".tmp.npz")
-        np.savez(tmp, ids=np.array(ids), vectors=vectors)
-        tmp.replace(cache)
-    return vectors
+    from reasonembed.encoding import encode_corpus
+    from reasonembed.evaluation.tasks import corpus_hash
+
+    if not fp:
+        return encode_corpus(embedder, texts)[0]
+    return encode_corpus(embedder, texts, corpus_key=corpus_hash(ids, texts), cache_dir=cache_dir / "embedding-cache",
+                         fingerprint=fp, meta={"stage": "mine", "domain": domain})[0]
 
 
 def select_candidates(hits: list[tuple[str, float]], source_id: str, query_norm: str, doc_norm: dict[str, str],
@@ -82,7 +79,7 @@ def select_candidates(hits: list[tuple[str, float]], source_id: str, query_norm:
 def run_mine(config: SynthConfig, embedder: Any | None = None, queries: str | Path | None = None,
              corpus: str | Path | None = None, out: str | Path | None = None) -> StageResult:
     """Write `mine/candidates.jsonl` (Candidates contract) for every query not yet mined."""
-    import faiss
+    from reasonembed.retrieval.dense import DenseSearcher
 
     start = time.perf_counter()
     paths = RunPaths.of(config)
@@ -110,16 +107,15 @@ def run_mine(config: SynthConfig, embedder: Any | None = None, queries: str | Pa
                 counts["no_pool"] += len(qs)
                 continue
             vectors = _doc_vectors(embedder, pool, [docs[i].text for i in pool], output.parent, domain, info.get("fingerprint"))
-            index = faiss.IndexFlatIP(vectors.shape[1])
-            index.add(vectors)
+            index = DenseSearcher(pool, vectors)
             k = min(len(pool), max(config.mine.search_k, config.mine.top_k + 2))
             for s in tqdm(range(0, len(qs), CHUNK), desc=f"mine {domain}"):
                 chunk = qs[s:s + CHUNK]
                 instruction = chunk[0].instruction if config.mine.use_instruction else None
                 qvec = np.asarray(embedder.encode_queries([q.query for q in chunk], instruction=instruction), dtype=np.float32)
-                scores, idx = index.search(qvec, k)
-                for q, row_s, row_i in zip(chunk, scores, idx):
-                    hits = [(pool[i], sc) for i, sc in zip(row_i, row_s) if i >= 0]
+                ranked = index.search_embeddings(qvec, [q.id for q in chunk], k)
+                for q in chunk:
+                    hits = [(h.docid, h.score) for h in ranked[q.id]]
                     cands = select_candidates(hits, q.source_id, dedup.normalize(q.query), doc_norm, config.mine.top_k)
                     writer.write({"query_id": q.id, "candidates": cands, "provenance": prov})
                     counts["written"] += 1

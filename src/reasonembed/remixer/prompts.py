@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reasonembed.evaluation.benchmarks import BRIGHT_INSTRUCTIONS
+
 PROMPT_VERSION = "remixer-v1"
 # The judge's own version (in judgement provenance only, so query ids stay stable): v2 added the
 # score follow-up turn (`score_followup_messages`); v3 also reads a follow-up reply that states one
@@ -38,7 +40,7 @@ def _stackexchange(name: str, pretty: str, article: str = "a", passage_kind: str
     kind = passage_kind or f"{pretty}-related"
     return DomainSpec(
         name=name,
-        instruction=f"Given {article} {pretty} post, retrieve relevant passages that help answer the post.",
+        instruction=BRIGHT_INSTRUCTIONS[name],
         generation_task=(
             f"You are given a {kind} passage. Write a StackExchange post (a real question a person would ask) "
             "for which the critical concepts or theories in the passage could serve as references for domain "
@@ -66,7 +68,7 @@ BRIGHT_DOMAINS: dict[str, DomainSpec] = {
         _stackexchange("sustainable_living", "Sustainable Living"),
         DomainSpec(
             name="leetcode",
-            instruction="Given a Coding problem, retrieve relevant examples that help answer the problem.",
+            instruction=BRIGHT_INSTRUCTIONS["leetcode"],
             generation_task=(
                 "You are given a solved LeetCode problem with its solution. Write a NEW LeetCode-style problem "
                 "(statement, input/output format, an example) that the original's underlying algorithms or "
@@ -80,7 +82,7 @@ BRIGHT_DOMAINS: dict[str, DomainSpec] = {
         ),
         DomainSpec(
             name="pony",
-            instruction="Given a Pony question, retrieve relevant passages that help answer the question.",
+            instruction=BRIGHT_INSTRUCTIONS["pony"],
             generation_task=(
                 "You are given a passage of the Pony programming language documentation. Write a Pony coding "
                 "instruction (a concrete programming task) that the syntax described in the passage helps implement."
@@ -93,7 +95,7 @@ BRIGHT_DOMAINS: dict[str, DomainSpec] = {
         ),
         DomainSpec(
             name="aops",
-            instruction="Given a Math problem, retrieve relevant examples that help answer the problem.",
+            instruction=BRIGHT_INSTRUCTIONS["aops"],
             generation_task=(
                 "You are given a math problem with its solution. Write a NEW math problem that the same "
                 "problem-solving skills help solve. Do not restate the original problem."
@@ -102,7 +104,7 @@ BRIGHT_DOMAINS: dict[str, DomainSpec] = {
         ),
         DomainSpec(
             name="theoremqa_questions",
-            instruction="Given a Math problem, retrieve relevant examples that help answer the problem.",
+            instruction=BRIGHT_INSTRUCTIONS["theoremqa_questions"],
             generation_task=(
                 "You are given a math problem (possibly with its solution). Write a NEW math problem, on a "
                 "different topic or setting, that the theorems used in the given problem help solve. Do not "
@@ -112,7 +114,7 @@ BRIGHT_DOMAINS: dict[str, DomainSpec] = {
         ),
         DomainSpec(
             name="theoremqa_theorems",
-            instruction="Given a Math problem, retrieve relevant theorems that help answer the problem.",
+            instruction=BRIGHT_INSTRUCTIONS["theoremqa_theorems"],
             generation_task="You are given a theorem. Write a math problem that the theorem helps solve, without naming it.",
             relevance_definition="The document is relevant if the theorem it describes can help solve the problem.",
             query_type="math problem", doc_type="theorem", label="Math",

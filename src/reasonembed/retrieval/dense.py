@@ -11,7 +11,9 @@ error may leak into a reported number. Two exact backends:
 
 Embeddings are L2-normalised by the Embedder, so the inner product is the cosine.
 
-The ranking rule (`rank_row`), shared with BM25: drop the query's excluded ids (the literal
+This module is the one dense top-k core: evaluation, the index searcher (index/searcher.py: flat
+indexes search through `DenseSearcher`, IVF/HNSW candidate lists go through `rank_candidates`)
+and ReMixer's mining all rank with it. The ranking rule (`rank_row`), shared with BM25: drop the query's excluded ids (the literal
 "N/A" is ignored, see `base.clean_excluded`), keep the `k` best, and order them by score
 descending then docid descending - trec_eval's own tie order, so the TREC run file and the
 in-memory ranking agree. Documents tied with the k-th score are resolved by that same order.
@@ -68,6 +70,23 @@ def rank_row(
     return [Hit(index.ids[i], float(row[i])) for i in chosen]
 
 
+def rank_candidates(
+    positions: np.ndarray, scores: np.ndarray, index: DocIndex, k: int, excluded_pos: np.ndarray | None = None
+) -> list[Hit]:
+    """`rank_row`'s rule over an approximate index's candidate list (IVF/HNSW): positions -1
+    (no candidate) and excluded positions dropped, score descending then docid descending, top k."""
+    pos = np.asarray(positions, dtype=np.int64)
+    vals = np.asarray(scores, dtype=np.float64)
+    keep = pos >= 0
+    if excluded_pos is not None and excluded_pos.size:
+        keep &= ~np.isin(pos, excluded_pos)
+    pos, vals = pos[keep], vals[keep]
+    if k <= 0 or pos.size == 0:
+        return []
+    order = np.lexsort((-index.lex_rank[pos], -vals))[:k]
+    return [Hit(index.ids[pos[i]], float(vals[i])) for i in order]
+
+
 class DenseSearcher(BatchSearcher):
     """Searcher over precomputed, L2-normalised document embeddings.
 
@@ -82,6 +101,8 @@ class DenseSearcher(BatchSearcher):
         encoder: Any = None,
         instruction: str | None = None,
         backend: str = "auto",
+        batch_size: int | None = None,
+        show_progress: bool = False,
     ):
         if backend not in ("auto", "numpy", "faiss"):
             raise ValueError(f"backend must be one of 'auto', 'numpy', 'faiss', got {backend!r}")
@@ -92,6 +113,8 @@ class DenseSearcher(BatchSearcher):
         self.doc_embeddings = emb
         self.encoder = encoder
         self.instruction = instruction
+        self.batch_size = batch_size
+        self.show_progress = show_progress
         self.backend = (
             backend if backend != "auto" else ("faiss" if len(doc_ids) >= FAISS_MIN_DOCS else "numpy")
         )
@@ -107,7 +130,12 @@ class DenseSearcher(BatchSearcher):
     ) -> dict[str, list[Hit]]:
         if self.encoder is None:
             raise ValueError("DenseSearcher was built without an encoder; use search_embeddings")
-        q_emb = self.encoder.encode_queries(list(queries), instruction=self.instruction)
+        options: dict[str, Any] = {}  # only what was set, so any encoder with encode_queries works
+        if self.batch_size:
+            options["batch_size"] = self.batch_size
+        if self.show_progress:
+            options["show_progress"] = True
+        q_emb = self.encoder.encode_queries(list(queries), instruction=self.instruction, **options)
         return self.search_embeddings(q_emb, qids, k, excluded)
 
     # -- core

@@ -1,4 +1,5 @@
-"""Corpus-embedding cache keyed on everything that changes the embeddings.
+"""The one document-embedding cache (evaluation and ReMixer's mining), keyed on everything that
+changes the embeddings.
 
 Why: the official BRIGHT harness keys its document cache on model name, task and batch size,
 not on the checkpoint, so evaluating a second fine-tuned checkpoint silently reuses the first
@@ -11,8 +12,8 @@ corpus hash covers every id and text in order. A changed checkpoint, max length,
 or corpus therefore can never hit a stale entry.
 
 Layout: `<root>/<key>.npy` (float32 [n_docs, dim]) and `<root>/<key>.json` (what made it). Both
-are written to a temporary file in the same folder, fsynced and renamed, so a crash never
-leaves a half-written entry under a valid name; an unreadable or wrong-shaped entry is treated
+are written with `io.atomic_open` (temporary file, fsync, rename), so a crash never leaves a
+half-written entry under a valid name; an unreadable or wrong-shaped entry is treated
 as a miss and rewritten.
 """
 
@@ -21,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from reasonembed.io import atomic_open
 
 log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
@@ -37,19 +38,6 @@ def cache_key(fingerprint: str, corpus_hash: str) -> str:
         {"fingerprint": fingerprint, "corpus": corpus_hash, "format": CACHE_FORMAT}, sort_keys=True
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EmbeddingCache:
@@ -87,7 +75,8 @@ class EmbeddingCache:
         self.root.mkdir(parents=True, exist_ok=True)
         npy, meta_path = self.paths(cache_key(fingerprint, corpus_hash))
         array = np.ascontiguousarray(embeddings, dtype=np.float32)
-        _atomic_write(npy, lambda handle: np.save(handle, array, allow_pickle=False))
+        with atomic_open(npy, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
         info = {
             "fingerprint": fingerprint,
             "corpus_hash": corpus_hash,
@@ -95,6 +84,6 @@ class EmbeddingCache:
             "format": CACHE_FORMAT,
             **(meta or {}),
         }
-        text = json.dumps(info, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-        _atomic_write(meta_path, lambda handle: handle.write(text))
+        with atomic_open(meta_path, "w") as handle:
+            handle.write(json.dumps(info, indent=2, ensure_ascii=False, default=str))
         return npy
