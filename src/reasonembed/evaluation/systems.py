@@ -120,7 +120,7 @@ class BM25Factory:
     def describe(self) -> dict[str, Any]:
         from reasonembed.retrieval.bm25 import BM25Searcher
 
-        tokenizer = "lower \\w+ (rank_bm25 Okapi)" if self.variant == "classic" else "lucene-like + porter"
+        tokenizer = "lower \\w+ (rank_bm25 Okapi)" if self.variant == "classic" else "pyserini's default Lucene analyzer (retrieval/lucene_analyzer.py)"
         return {
             "model": self.name,
             "kind": "bm25",
