@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 
 from reasonembed.errors import ConfigError
-from reasonembed.llm.base import LLM, ChatRequest, ChatResult, LLMAccounting, strip_think
+from reasonembed.llm.base import LLM, ChatRequest, ChatResult, FailureStreak, LLMAccounting, strip_think
 from reasonembed.llm.config import LLMConfig
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,8 @@ class OpenAIChatClient(LLM):
         payload: dict[str, Any] = {"model": self.model, "messages": request.messages, **sampling}
         if request.seed is not None:
             payload["seed"] = request.seed
+        if request.extra:
+            payload.update(request.extra)
         return payload
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -227,6 +229,7 @@ class OpenAIChatClient(LLM):
         # one session for every endpoint; its connector never needs more connections than workers
         connector = aiohttp.TCPConnector(limit=n, limit_per_host=0, ttl_dns_cache=300)
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+        streak = FailureStreak(self.config.max_consecutive_failures, f"model {self.model!r} at {', '.join(self.endpoints)}")
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
             async def worker() -> None:
@@ -238,6 +241,7 @@ class OpenAIChatClient(LLM):
                     result = await self._run_one(http, request, inflight)
                     self.accounting.record(result)
                     out.put((request, result))
+                    streak.record(result)
 
             await asyncio.gather(*(worker() for _ in range(n)))
 
