@@ -58,7 +58,7 @@ def run_assemble(config: SynthConfig, out: str | Path | None = None) -> StageRes
             continue
         judged[j.query_id].append((j.doc_id, j.score, retr.get((j.query_id, j.doc_id), 0.0)))
     reasoning: dict[str, dict[str, Any]] = {}
-    if paths.reasoning.exists():
+    if config.reason.enabled and paths.reasoning.exists():
         reasoning = {r["query_id"]: r for _, r in iter_jsonl(paths.reasoning)}
     samples = []
     for q in queries:

@@ -31,7 +31,14 @@ from reasonembed.io import ResumableJsonlWriter, iter_jsonl, write_json
 from reasonembed.llm.base import LLM, ChatRequest, SamplingParams
 from reasonembed.records import Document
 from reasonembed.remixer import dedup
-from reasonembed.remixer.common import RunPaths, StageResult, domain_spec, domain_specs, iter_documents
+from reasonembed.remixer.common import (
+    EmptyOutputError,
+    RunPaths,
+    StageResult,
+    domain_spec,
+    domain_specs,
+    iter_documents,
+)
 from reasonembed.remixer.config import CleanConfig, SynthConfig
 from reasonembed.remixer.prompts import PROMPT_VERSION, domain_filter_messages
 
@@ -154,7 +161,8 @@ def run_clean(config: SynthConfig, corpus: str | Path | None = None, out: str | 
     kept_shingles: dict[str, set[int]] = {}
     seen_hashes: set[str] = set()
     kept: list[Document] = []
-    for _, doc in tqdm(iter_documents(source, config.domain), desc="clean"):
+    repeated: list[int] = []
+    for _, doc in tqdm(iter_documents(source, config.domain, repeated), desc="clean"):
         counts["input"] += 1
         domain_spec(config, doc.domain)  # unknown domains fail early, naming the valid ones
         if not cfg.min_chars <= len(doc.text) <= cfg.max_chars:
@@ -182,6 +190,13 @@ def run_clean(config: SynthConfig, corpus: str | Path | None = None, out: str | 
             lsh.add(doc.id, sh)
             kept_shingles[doc.id] = sh
         kept.append(doc)
+    if repeated:
+        counts["dropped_repeated_record"] = len(repeated)
+    if not counts["input"]:
+        raise EmptyOutputError(f"{source}: the corpus holds no documents")
+    if not kept:
+        raise EmptyOutputError(f"{source}: clean kept none of its {counts['input']} documents ({dict(counts)}); "
+                               "check clean.min_chars / clean.max_chars and the decontamination sets")
     failed = 0
     if cfg.domain_filter:
         if llm is None:

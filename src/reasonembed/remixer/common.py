@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reasonembed.errors import ConfigError
+from reasonembed.errors import ConfigError, ReasonEmbedError
 from reasonembed.io import iter_jsonl
 from reasonembed.records import Document, validate_record
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.prompts import BRIGHT_DOMAINS, DomainSpec
+
+
+class EmptyOutputError(ReasonEmbedError):
+    """A stage had input but produced nothing usable (an empty corpus, no training sample)."""
 
 
 @dataclass(frozen=True)
@@ -123,28 +127,39 @@ def domain_spec(config: SynthConfig, name: str, specs: dict[str, DomainSpec] | N
     return specs[name]
 
 
-def iter_documents(path: str | Path, default_domain: str) -> Iterator[tuple[int, Document]]:
-    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`."""
+def iter_documents(path: str | Path, default_domain: str, duplicates: list[int] | None = None) -> Iterator[tuple[int, Document]]:
+    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`.
+
+    Ids must be unique: a repeated id with different text is an error naming both lines; a repeated
+    id with identical text (the same record twice) is skipped, and its line appended to `duplicates`.
+    """
+    import hashlib
+
+    from reasonembed.errors import RecordError
     from reasonembed.io import iter_table
 
     path = Path(path)
     reader = iter_table(path) if path.suffix == ".parquet" else iter_jsonl(path)
+    first: dict[str, tuple[int, str]] = {}
     for line, record in reader:
         doc = validate_record(record, Document, path, line)
         if not doc.domain:
             doc.domain = default_domain
+        digest = hashlib.md5(doc.text.encode("utf-8")).hexdigest()
+        if doc.id in first:
+            first_line, first_digest = first[doc.id]
+            if first_digest != digest:
+                raise RecordError(path, line, "id", f"duplicate document id {doc.id!r} with a different text than "
+                                                     f"line {first_line}; ids must be unique")
+            if duplicates is not None:
+                duplicates.append(line)
+            continue
+        first[doc.id] = (line, digest)
         yield line, doc
 
 
 def load_documents(path: str | Path, default_domain: str) -> dict[str, Document]:
-    docs: dict[str, Document] = {}
-    for line, doc in iter_documents(path, default_domain):
-        if doc.id in docs:
-            from reasonembed.errors import RecordError
-
-            raise RecordError(path, line, "id", f"duplicate document id {doc.id!r}")
-        docs[doc.id] = doc
-    return docs
+    return {doc.id: doc for _, doc in iter_documents(path, default_domain)}
 
 
 def require(path: Path, stage: str) -> Path:
