@@ -162,6 +162,28 @@ def load_documents(path: str | Path, default_domain: str) -> dict[str, Document]
     return {doc.id: doc for _, doc in iter_documents(path, default_domain)}
 
 
+def pool_documents(config: SynthConfig, corpus: str | Path | None = None) -> dict[str, Document]:
+    """The documents candidates are mined from (and judged and assembled with), METHOD §2.2.
+
+    `mine.pool: corpus` (default, as the paper): the WHOLE input corpus — documents that clean dropped
+    for length, duplication or domain stay candidates — minus those dropped by decontamination (an eval
+    item must never become a positive). `mine.pool: clean`, an explicit `corpus` path, or no
+    `corpus` in the config (a run dir assembled by hand): the cleaned corpus.
+    """
+    paths = RunPaths.of(config)
+    if corpus is not None or config.mine.pool == "clean" or not config.corpus:
+        return load_documents(require(Path(corpus) if corpus else paths.corpus, "clean"), config.domain)
+    docs = load_documents(config.corpus, config.domain)
+    if config.clean.decontaminate:
+        report = require(paths.clean_report, "clean")
+        import json
+
+        dropped = json.loads(report.read_text(encoding="utf-8")).get("dropped_ids", {}).get("decontamination", [])
+        for doc_id in dropped:
+            docs.pop(doc_id, None)
+    return docs
+
+
 def require(path: Path, stage: str) -> Path:
     if not path.exists():
         raise ConfigError(f"{path}: not found — run `reasonembed synth {stage}` first")
