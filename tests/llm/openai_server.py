@@ -39,7 +39,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedOpenAIServer:
-    def __init__(self, script: Callable[[dict[str, Any], int], Reply]):
+    def __init__(self, script: Callable[[dict[str, Any], int], Reply], port: int = 0):
         self.script = script
         self.calls = 0
         self.bodies: list[dict[str, Any]] = []
@@ -85,7 +85,7 @@ class ScriptedOpenAIServer:
                     with server._lock:
                         server.inflight -= 1
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 
 import pytest
 from openai_server import Reply, ScriptedOpenAIServer, completion
@@ -86,3 +87,31 @@ def test_local_backend_maps_chat_template_kwargs_and_ignores_other_fields(tiny_c
     assert plain.ok and mapped.ok
     assert mapped.prompt_tokens > plain.prompt_tokens  # the template saw enable_thinking=False
     assert "repetition_penalty" in caplog.text
+
+
+def test_dead_endpoint_is_circuit_broken_with_one_warning(caplog):
+    dead = closed_port_url()
+    script = lambda body, n: Reply(body=completion("ok"), delay_s=0.02)  # noqa: E731
+    with ScriptedOpenAIServer(script) as a, ScriptedOpenAIServer(script) as b, caplog.at_level("WARNING"):
+        llm = _client(dead, a.base_url, b.base_url, max_concurrency=6, max_retries=3, breaker_failures=2,
+                      breaker_cooldown_s=60)
+        results = [res for _, res in llm.map(_requests(120))]
+        assert a.calls + b.calls == 120
+    assert all(r.ok for r in results)
+    # the dead endpoint cost 2 connection errors (one per request that hit it), then was skipped
+    assert llm.accounting.snapshot()["retries"] <= 2 + 6  # at most the requests already in flight toward it
+    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(warnings) == 1 and dead in warnings[0].getMessage()
+
+
+def test_broken_endpoint_is_probed_again_after_the_cool_down():
+    dead = closed_port_url()
+    port = int(dead.rsplit(":", 1)[1].split("/")[0])
+    with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"))) as live:
+        llm = _client(dead, live.base_url, max_concurrency=1, max_retries=2, breaker_failures=1, breaker_cooldown_s=0.3)
+        assert all(res.ok for _, res in llm.map(_requests(5)))
+        assert llm.accounting.snapshot()["retries"] == 1  # one connection error, then the breaker skips it
+        with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("revived")), port=port):  # back on its port
+            time.sleep(0.35)
+            texts = [res.text for _, res in llm.map(_requests(10))]
+    assert "revived" in texts  # probed after the cool-down, found alive, used again
