@@ -89,14 +89,14 @@ def test_local_backend_maps_chat_template_kwargs_and_ignores_other_fields(tiny_c
     assert "repetition_penalty" in caplog.text
 
 
-def test_dead_endpoint_is_circuit_broken_with_one_warning(caplog):
+def test_dead_endpoint_is_circuit_broken_with_one_warning(caplog, scripted_openai_server):
     dead = closed_port_url()
-    script = lambda body, n: Reply(body=completion("ok"), delay_s=0.02)  # noqa: E731
-    with ScriptedOpenAIServer(script) as a, ScriptedOpenAIServer(script) as b, caplog.at_level("WARNING"):
+    a, b = (scripted_openai_server(lambda body, n: Reply(body=completion("ok"), delay_s=0.02)) for _ in range(2))
+    with caplog.at_level("WARNING"):
         llm = _client(dead, a.base_url, b.base_url, max_concurrency=6, max_retries=3, breaker_failures=2,
                       breaker_cooldown_s=60)
         results = [res for _, res in llm.map(_requests(120))]
-        assert a.calls + b.calls == 120
+    assert a.calls + b.calls == 120
     assert all(r.ok for r in results)
     # the dead endpoint cost 2 connection errors (one per request that hit it), then was skipped
     assert llm.accounting.snapshot()["retries"] <= 2 + 6  # at most the requests already in flight toward it
