@@ -18,6 +18,12 @@ while this client on one aiohttp session reached 0.93 (`benchmarks/synth_through
   `max_retries` times, waiting `d/2 + U(0, d/2)` with `d = min(backoff_max, backoff_base * 2**attempt)`
   (at least the server's `Retry-After`, seconds or HTTP date). Other 4xx fail at once. A request that
   never succeeds yields a `ChatResult` with `error` set — it is counted, never guessed.
+* Circuit breaker: an endpoint that refuses connections `breaker_failures` times in a row is skipped
+  for `breaker_cooldown_s`, then one request probes it (an answer of any kind closes the breaker, a
+  connection error skips it again); a warning names it once per client. A request refused by an
+  endpoint moves to a live one without waiting out a backoff.
+* Systematic failure: `max_consecutive_failures` requests in a row that fail after their retries
+  raise `LLMUnavailableError` naming the last error (a wrong model's 404, a 401, an unreachable URL).
 * `map()` runs the event loop in a helper thread and yields `(request, result)` in completion order.
 """
 
