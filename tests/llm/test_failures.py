@@ -115,3 +115,10 @@ def test_broken_endpoint_is_probed_again_after_the_cool_down():
             time.sleep(0.35)
             texts = [res.text for _, res in llm.map(_requests(10))]
     assert "revived" in texts  # probed after the cool-down, found alive, used again
+
+
+def test_every_endpoint_dead_still_stops_loudly():
+    llm = _client(closed_port_url(), closed_port_url(), closed_port_url(), max_concurrency=3, max_retries=2,
+                  breaker_failures=1, breaker_cooldown_s=60, max_consecutive_failures=6)
+    with pytest.raises(LLMUnavailableError, match="6 LLM requests in a row failed.*connection"):
+        list(llm.map(_requests(300)))
