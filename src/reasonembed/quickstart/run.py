@@ -3,10 +3,10 @@
     prepare  → synth/{clean,generate,mine,judge,reason,assemble} → audit
              → train_gold, train_remix → evaluate → index → report
 
-Every stage calls the real module that owns the work (ReMixer's `run_stage` and `run_judge`,
-Redapter's trainer, the evaluation runner, the index builder); this file only decides the sizes,
-the paths and the order. `Pipeline` (pipeline.py) gives progress, time-left estimates and reuse of
-finished stages. The LLM is built once, lazily, so a second run that reuses every LLM stage never
+Every stage calls the real module that owns the work (ReMixer's six stages from
+`remixer.pipeline.synth_stages`, Redapter's trainer, the evaluation runner, the index builder); this
+file only decides the sizes, the paths and the order. `reasonembed.stages.Pipeline` (the orchestrator
+`reasonembed synth` uses too) gives progress, time-left estimates and reuse of finished stages. The LLM is built once, lazily, so a second run that reuses every LLM stage never
 loads it.
 """
 
