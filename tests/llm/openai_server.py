@@ -1,8 +1,12 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions API with scripted replies.
 
-The test double sits at the external boundary (the LLM endpoint): the client under test does real
-HTTP. `script(body, call_number)` returns a `Reply` (status, body, delay, headers); `completion(...)`
-builds a well-formed chat.completion body.
+The one scripted LLM endpoint of the test suite (tests/llm, tests/remixer, tests/quickstart and the
+LLM searchers' tests use it). The test double sits at the external boundary (the LLM endpoint): the
+client under test does real HTTP. `script(body, call_number)` returns a `Reply` (status, body, delay,
+headers); `completion(...)` builds a well-formed chat.completion body. Use it as a context manager,
+`with ScriptedOpenAIServer(script) as server: ... server.base_url`, or through the
+`scripted_openai_server` fixture (import it into a conftest), which starts servers on demand and
+stops them after the test: `server = scripted_openai_server(script)`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 
 @dataclass
@@ -39,7 +45,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedOpenAIServer:
-    def __init__(self, script: Callable[[dict[str, Any], int], Reply]):
+    def __init__(self, script: Callable[[dict[str, Any], int], Reply], port: int = 0):
         self.script = script
         self.calls = 0
         self.bodies: list[dict[str, Any]] = []
@@ -85,7 +91,7 @@ class ScriptedOpenAIServer:
                     with server._lock:
                         server.inflight -= 1
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -100,3 +106,18 @@ class ScriptedOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@pytest.fixture
+def scripted_openai_server():
+    """`start(script, port=0) -> ScriptedOpenAIServer`, running until the test ends."""
+    started: list[ScriptedOpenAIServer] = []
+
+    def start(script: Callable[[dict[str, Any], int], Reply], port: int = 0) -> ScriptedOpenAIServer:
+        server = ScriptedOpenAIServer(script, port).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__()

@@ -1,7 +1,8 @@
-"""A real local HTTP server speaking the OpenAI chat-completions API with scripted replies.
+"""The quickstart's LLM: the suite's one scripted OpenAI-compatible server (tests/llm/openai_server.py)
+with the quickstart's replies.
 
-It is the test double at the external boundary (the LLM endpoint): the quickstart talks to it over
-HTTP exactly as it would to vLLM or a hosted API. Replies are well formed and deterministic:
+The quickstart talks to it over HTTP exactly as it would to vLLM or a hosted API. Replies are well
+formed and deterministic:
 
 * judge prompts (they ask for `<score>`) get three short analysis steps and a score that depends
   on a hash of the prompt (so some pairs become positives and some hard negatives);
@@ -13,11 +14,14 @@ HTTP exactly as it would to vLLM or a hosted API. Replies are well formed and de
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))  # openai_server.py
+
+from openai_server import Reply, completion, scripted_openai_server  # noqa: E402,F401 - the shared fixture
 
 
 def scripted_reply(prompt: str) -> str:
@@ -38,55 +42,12 @@ def scripted_reply(prompt: str) -> str:
             "from calculus justifies splitting the integral where the velocity changes sign.")
 
 
-class ScriptedServer:
-    def __init__(self) -> None:
-        self.calls = 0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output quiet
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if not self.path.endswith("/chat/completions"):
-                    self.send_error(404)
-                    return
-                prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
-                text = scripted_reply(prompt)
-                with outer.lock:
-                    outer.calls += 1
-                payload = json.dumps({
-                    "id": f"cmpl-{outer.calls}", "object": "chat.completion", "model": body.get("model", ""),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
-                              "total_tokens": len(prompt.split()) + len(text.split())},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _script(body: dict, n: int) -> Reply:
+    prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
+    text = scripted_reply(prompt)
+    return Reply(body=completion(text, len(prompt.split()), len(text.split())))
 
 
 @pytest.fixture
-def scripted_llm():
-    with ScriptedServer() as server:
-        yield server
+def scripted_llm(scripted_openai_server):  # noqa: F811 - the fixture imported above
+    return scripted_openai_server(_script)

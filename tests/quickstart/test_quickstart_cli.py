@@ -23,7 +23,7 @@ def _run(args):
 
 def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     out = tmp_path / "qs"
-    _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
+    _run(["--out", str(out), "--llm-url", scripted_llm.base_url, "--llm-model", "scripted", *TINY])
     assert scripted_llm.calls > 0  # every LLM stage went over HTTP
 
     report = (out / "report.md").read_text()
@@ -46,7 +46,7 @@ def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     assert not set(split["theorems"]["train"]) & set(split["theorems"]["eval"])
 
     calls = scripted_llm.calls
-    second = _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
+    second = _run(["--out", str(out), "--llm-url", scripted_llm.base_url, "--llm-model", "scripted", *TINY])
     assert scripted_llm.calls == calls  # nothing re-asked of the LLM
     assert "reused from an earlier run" in second.output
 

@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))  # openai_server.py
 
-from openai_server import ScriptedOpenAIServer  # noqa: E402
+from openai_server import scripted_openai_server  # noqa: E402,F401 - the shared fixture
 from synth_helpers import brain, write_corpus  # noqa: E402
 
 
@@ -20,9 +20,8 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def llm_server():
-    with ScriptedOpenAIServer(brain) as server:
-        yield server
+def llm_server(scripted_openai_server):  # noqa: F811 - the fixture imported above
+    return scripted_openai_server(brain)
 
 
 @pytest.fixture(scope="session")

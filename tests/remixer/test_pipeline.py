@@ -45,8 +45,9 @@ def test_source_document_never_among_candidates(tmp_path, corpus, minilm):
 def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
     run_dir = tmp_path / "run"
     cfg = load_config(SynthConfig, None, synth_overrides(corpus, run_dir, llm_server.base_url))
-    results = run_pipeline(cfg, embedder=minilm)
-    assert list(results) == ["clean", "generate", "mine", "judge", "reason", "assemble"]
+    outcomes = run_pipeline(cfg, embedder=minilm)
+    assert list(outcomes) == ["clean", "generate", "mine", "judge", "reason", "assemble"]
+    counts = {name: o.summary["counts"] for name, o in outcomes.items()}
     queries = read_jsonl(run_dir / "generate" / "queries.jsonl")
     assert len(queries) == 40
     for q in queries:
@@ -60,12 +61,12 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
         validate_record(j, Judgement)
     nulls = [j for j in judgements if j["score"] is None]
     assert nulls and all(j["status"] == "unparsable" for j in nulls)  # score-less twice: null, not guessed
-    assert results["judge"].counts["unparsable"] == len(nulls)
+    assert counts["judge"]["unparsable"] == len(nulls)
     followed = [j for j in judgements if j["status"] == "followup"]
     assert followed and all(j["score"] is not None and j["followup"].startswith("<score>") for j in followed)
     assert all("will not give a number" in j["rationale"] for j in followed + nulls)  # first answer kept
-    assert results["judge"].counts["followup_asked"] == len(followed) + len(nulls)
-    assert results["judge"].counts["followup_scored"] == len(followed)
+    assert counts["judge"]["followup_asked"] == len(followed) + len(nulls)
+    assert counts["judge"]["followup_scored"] == len(followed)
     samples = read_jsonl(run_dir / "assemble" / "train.jsonl")
     assert samples
     by_pair = {(j["query_id"], j["doc_id"]): j["score"] for j in judgements}
@@ -84,18 +85,21 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
                                      "unparsable": len(nulls)}
     assert stats["llm"]["total"]["calls"] == 40 + 200 + len(followed) + len(nulls) + 40
     assert (run_dir / "stats" / "judge_scores.png").stat().st_size > 1000
-    # a second run resumes everything: no new LLM calls, identical outputs
+    # a second run with the same config reuses everything: no new LLM calls, identical outputs
     calls = llm_server.calls
     before = {p: p.read_bytes() for p in run_dir.glob("*/*.jsonl")}
     again = run_pipeline(cfg, embedder=minilm)
     assert llm_server.calls == calls
-    assert all(r.counts.get("written", 0) == 0 for k, r in again.items() if k != "assemble")
+    assert all(o.reused for o in again.values())
     assert {p: p.read_bytes() for p in run_dir.glob("*/*.jsonl")} == before
 
 
 def test_failed_llm_calls_write_nothing_and_are_retried_next_run(tmp_path, corpus, minilm):
+    import pytest
     from openai_server import Reply, ScriptedOpenAIServer
     from synth_helpers import brain
+
+    from reasonembed.llm.base import LLMUnavailableError
 
     down = {"on": True}
     def script(body, n):
@@ -106,8 +110,9 @@ def test_failed_llm_calls_write_nothing_and_are_retried_next_run(tmp_path, corpu
         from reasonembed.llm import build_llm
 
         llm = build_llm(cfg.llm)
-        first = run_stage("generate", cfg, llm=llm)
-        assert first.counts["llm_failed"] == 40 and first.counts.get("written", 0) == 0
+        with pytest.raises(LLMUnavailableError, match="generate: all 40 LLM requests failed"):
+            run_stage("generate", cfg, llm=llm)  # every call failed: loud, and nothing written
+        assert not (tmp_path / "run" / "generate" / "queries.jsonl").read_text()
         down["on"] = False
         second = run_stage("generate", cfg, llm=llm)
         assert second.counts["written"] == 40

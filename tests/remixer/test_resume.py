@@ -16,7 +16,7 @@ from synth_helpers import brain, synth_overrides, write_corpus
 
 from reasonembed.config import load_config
 from reasonembed.remixer.config import SynthConfig
-from reasonembed.remixer.pipeline import run_stage
+from reasonembed.remixer.pipeline import run_pipeline
 
 OUTPUT = {"generate": "generate/queries.jsonl", "judge": "judge/judgements.jsonl"}
 
@@ -42,10 +42,7 @@ def test_sigkill_mid_stage_then_resume(tmp_path, stage, minilm):
         base = tmp_path / "base"
         over = synth_overrides(corpus, base, server.base_url) + ["llm.max_concurrency=2", "mine.top_k=2"]
         cfg = load_config(SynthConfig, None, over)
-        run_stage("clean", cfg)
-        if stage == "judge":
-            run_stage("generate", cfg)
-            run_stage("mine", cfg, embedder=minilm)
+        run_pipeline(cfg, stages=("clean", "generate", "mine") if stage == "judge" else ("clean",), embedder=minilm)
         ref, killed = tmp_path / "ref", tmp_path / "killed"
         shutil.copytree(base, ref)
         shutil.copytree(base, killed)

@@ -6,8 +6,12 @@
     reasonembed synth stats    --config ... [run_dir=...]
     reasonembed synth audit    --config ... --dataset DIR --out DIR [--judgements FILE]
 
-Every stage resumes: re-running it skips what its output already holds. Overrides are dotted
-`key=value` pairs (e.g. `llm.backend=openai llm.model=qwen mine.top_k=5`).
+Every stage is keyed by the config it depends on: re-run with the same config, it is reused or resumes
+where it was killed; with a changed config, its stale output is set aside and rebuilt, and so is
+everything downstream. A single stage needs its upstream stages done under the current config.
+`--in/--out` run the stage function alone on explicit files, outside that bookkeeping. A run whose
+every LLM call fails, or whose `train.jsonl` ends up empty, exits 2 with `error: ...`. Overrides are
+dotted `key=value` pairs (e.g. `llm.backend=openai llm.model=qwen mine.top_k=5`).
 """
 
 from __future__ import annotations
@@ -34,21 +38,46 @@ def _config(config: Path | None, overrides: list[str] | None):
     return load_config(SynthConfig, config, overrides or [])
 
 
+def _require_samples(cfg) -> None:
+    """`train.jsonl` with no sample is a failed run, never a success (exit 2 with the counts)."""
+    from reasonembed.io import iter_jsonl
+    from reasonembed.remixer.common import EmptyOutputError, RunPaths
+
+    path = RunPaths.of(cfg).train
+    if path.exists() and next(iter_jsonl(path), None) is None:
+        raise EmptyOutputError(f"{path}: assemble produced 0 training samples; `reasonembed synth stats` shows "
+                               "where queries and candidates were lost")
+
+
 def _run_one(stage: str, config: Path | None, overrides: list[str] | None, inp: Path | None, out: Path | None) -> None:
-    from reasonembed.remixer.pipeline import describe_result, run_stage, stage_llm
+    from reasonembed.io import FolderLock
+    from reasonembed.remixer.pipeline import (
+        describe_outcome,
+        describe_result,
+        run_pipeline,
+        run_stage,
+        stage_llm,
+    )
 
     cfg = _config(config, overrides)
-    kw: dict[str, object] = {"out": out}
-    if inp is not None:
-        if _IN_ARG[stage] is None:
-            raise typer.BadParameter(f"'{stage}' reads everything from run_dir; it takes no --in")
-        kw[_IN_ARG[stage]] = inp
-    llm = stage_llm(stage, cfg, None)
-    try:
-        typer.echo(describe_result(run_stage(stage, cfg, llm=llm, paths_in=kw)))
-    finally:
-        if llm is not None:
-            llm.close()
+    if inp is None and out is None:  # the run-dir layout: keyed, resumable, upstream checked
+        outcomes = run_pipeline(cfg, stages=(stage,), log=lambda m: typer.echo(m, err=True))
+        typer.echo(describe_outcome(outcomes[stage]))
+    else:  # explicit paths: the stage function alone, outside the keyed run-dir bookkeeping
+        kw: dict[str, object] = {"out": out}
+        if inp is not None:
+            if _IN_ARG[stage] is None:
+                raise typer.BadParameter(f"'{stage}' reads everything from run_dir; it takes no --in")
+            kw[_IN_ARG[stage]] = inp
+        llm = stage_llm(stage, cfg, None)
+        try:
+            with FolderLock(cfg.run_dir, "synthesis run"):
+                typer.echo(describe_result(run_stage(stage, cfg, llm=llm, paths_in=kw)))
+        finally:
+            if llm is not None:
+                llm.close()
+    if stage == "assemble" and out is None:
+        _require_samples(cfg)
 
 
 def _make_stage_command(stage: str, help_text: str) -> None:
@@ -77,13 +106,14 @@ for _stage, _help in [
 
 @synth_app.command("run")
 def run(overrides: list[str] = OVERRIDES_ARG, config: Path = CONFIG_OPT) -> None:
-    """Run every stage in order (each resumes), then write stats."""
-    from reasonembed.remixer.pipeline import describe_result, run_pipeline
+    """Run every stage in order (reused, resumed or rebuilt by config key), then write stats."""
+    from reasonembed.remixer.pipeline import describe_outcome, run_pipeline
 
     cfg = _config(config, overrides)
-    for result in run_pipeline(cfg).values():
-        typer.echo(describe_result(result))
+    for outcome in run_pipeline(cfg, log=lambda m: typer.echo(m, err=True)).values():
+        typer.echo(describe_outcome(outcome))
     stats(overrides, config)
+    _require_samples(cfg)
 
 
 @synth_app.command("stats")

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasonembed.errors import ReasonEmbedError
+
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
@@ -55,12 +57,19 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One chat completion to run. `key` is opaque to the backend and comes back with the result."""
+    """One chat completion to run. `key` is opaque to the backend and comes back with the result.
+
+    `extra` holds additional request fields a stage's config asks for (e.g.
+    `{"chat_template_kwargs": {"enable_thinking": False}}`): the OpenAI-compatible client merges them
+    into the request body; the local backend passes `chat_template_kwargs` to the chat template and
+    ignores other keys with a warning.
+    """
 
     key: Any
     messages: list[dict[str, str]]
     sampling: SamplingParams = field(default_factory=SamplingParams)
     seed: int | None = None
+    extra: dict[str, Any] | None = None
 
 
 @dataclass
@@ -146,6 +155,36 @@ class LLMAccounting:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
         return line
+
+
+class LLMUnavailableError(ReasonEmbedError):
+    """Every recent request failed: the endpoint is down, the model name is wrong, the key is refused."""
+
+
+class FailureStreak:
+    """Stops a run when `limit` requests in a row fail after their retries (0 = never stop).
+
+    One failed record is a per-record problem and is counted and skipped; a long unbroken run of
+    failures means every call will fail (unreachable URL, 401, 404 for a wrong model), and carrying
+    on would only write empty outputs and exit 0.
+    """
+
+    def __init__(self, limit: int, where: str):
+        self.limit = limit
+        self.where = where
+        self.count = 0
+
+    def record(self, result: ChatResult) -> None:
+        if result.ok:
+            self.count = 0
+            return
+        self.count += 1
+        if self.limit and self.count >= self.limit:
+            raise LLMUnavailableError(
+                f"{self.count} LLM requests in a row failed ({self.where}); last error: {result.error}. "
+                "Check llm.base_urls, llm.model and the API key (llm.api_key_env); "
+                "llm.max_consecutive_failures sets this limit"
+            )
 
 
 class LLM:

@@ -18,6 +18,12 @@ while this client on one aiohttp session reached 0.93 (`benchmarks/synth_through
   `max_retries` times, waiting `d/2 + U(0, d/2)` with `d = min(backoff_max, backoff_base * 2**attempt)`
   (at least the server's `Retry-After`, seconds or HTTP date). Other 4xx fail at once. A request that
   never succeeds yields a `ChatResult` with `error` set — it is counted, never guessed.
+* Circuit breaker: an endpoint that refuses connections `breaker_failures` times in a row is skipped
+  for `breaker_cooldown_s`, then one request probes it (an answer of any kind closes the breaker, a
+  connection error skips it again); a warning names it once per client. A request refused by an
+  endpoint moves to a live one without waiting out a backoff.
+* Systematic failure: `max_consecutive_failures` requests in a row that fail after their retries
+  raise `LLMUnavailableError` naming the last error (a wrong model's 404, a 401, an unreachable URL).
 * `map()` runs the event loop in a helper thread and yields `(request, result)` in completion order.
 """
 
@@ -40,7 +46,7 @@ from typing import Any
 import aiohttp
 
 from reasonembed.errors import ConfigError
-from reasonembed.llm.base import LLM, ChatRequest, ChatResult, LLMAccounting, strip_think
+from reasonembed.llm.base import LLM, ChatRequest, ChatResult, FailureStreak, LLMAccounting, strip_think
 from reasonembed.llm.config import LLMConfig
 
 logger = logging.getLogger(__name__)
@@ -50,9 +56,10 @@ _DONE = object()
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, connection: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.connection = connection  # the endpoint could not be reached at all (feeds the circuit breaker)
 
 
 class _Fatal(Exception):
@@ -133,6 +140,10 @@ class OpenAIChatClient(LLM):
         api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
         self._proxies = {url: _env_proxy(url) for url in self.endpoints}
         self._headers = {"Content-Type": "application/json"}
+        # circuit breaker: consecutive connection errors per endpoint, and until when it is skipped
+        self._conn_errors = {url: 0 for url in self.endpoints}
+        self._skip_until = {url: 0.0 for url in self.endpoints}
+        self._warned: set[str] = set()
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
 
@@ -148,6 +159,8 @@ class OpenAIChatClient(LLM):
         payload: dict[str, Any] = {"model": self.model, "messages": request.messages, **sampling}
         if request.seed is not None:
             payload["seed"] = request.seed
+        if request.extra:
+            payload.update(request.extra)
         return payload
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -168,7 +181,7 @@ class OpenAIChatClient(LLM):
         except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
             raise _Retryable(f"timeout: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
-            raise _Retryable(f"connection: {type(exc).__name__}: {exc}") from None
+            raise _Retryable(f"connection: {type(exc).__name__}: {exc}", connection=True) from None
         if status in RETRYABLE_STATUS:
             raise _Retryable(f"http {status}: {_snippet(raw, 200)}", retry_after)
         if status >= 400:
@@ -192,18 +205,26 @@ class OpenAIChatClient(LLM):
             inflight[endpoint] += 1
             try:
                 result = await self._attempt(http, endpoint, data)
+                self._reached(endpoint)
                 result.retries = attempt
                 result.latency_s = time.perf_counter() - start
                 return result
             except _Fatal as exc:
+                self._reached(endpoint)
                 last_error = str(exc)
                 break
             except _Retryable as exc:
                 last_error = str(exc)
                 avoid = endpoint
+                if exc.connection:
+                    self._connection_failed(endpoint, last_error)
+                else:
+                    self._reached(endpoint)
                 if attempt == self.config.max_retries:
                     break
-                delay = self._backoff(attempt, exc.retry_after)
+                # an unreachable endpoint says nothing about the others: go straight to a live one
+                live = exc.connection and any(self._usable(e) for e in self.endpoints if e != endpoint)
+                delay = 0.0 if live else self._backoff(attempt, exc.retry_after)
                 logger.debug("retry %d after %.2fs: %s", attempt + 1, delay, exc)
             finally:
                 inflight[endpoint] -= 1
@@ -211,8 +232,36 @@ class OpenAIChatClient(LLM):
         retries = attempt
         return ChatResult(retries=retries, latency_s=time.perf_counter() - start, error=last_error)
 
+    def _usable(self, endpoint: str) -> bool:
+        return time.monotonic() >= self._skip_until[endpoint]
+
+    def _reached(self, endpoint: str) -> None:
+        """The endpoint answered (whatever it said): it is up, the breaker closes."""
+        self._conn_errors[endpoint] = 0
+        self._skip_until[endpoint] = 0.0
+
+    def _connection_failed(self, endpoint: str, error: str) -> None:
+        """Circuit breaker: after `breaker_failures` connection errors in a row, skip the endpoint for
+        `breaker_cooldown_s`; then one request probes it (another error skips it again at once)."""
+        self._conn_errors[endpoint] += 1
+        limit = self.config.breaker_failures
+        if limit and self._conn_errors[endpoint] >= limit and len(self.endpoints) > 1:
+            self._skip_until[endpoint] = time.monotonic() + self.config.breaker_cooldown_s
+            if endpoint not in self._warned:
+                self._warned.add(endpoint)
+                logger.warning("LLM endpoint %s is unreachable (%s); skipping it for %.0f s at a time, probing it "
+                               "again after each pause", endpoint, error, self.config.breaker_cooldown_s)
+
     def _pick(self, inflight: dict[str, int], avoid: str | None) -> str:
-        choices = [e for e in self.endpoints if e != avoid] or self.endpoints
+        usable = [e for e in self.endpoints if self._usable(e)]
+        if not usable:  # every endpoint is cooling down: try the one that comes back first
+            usable = [min(self.endpoints, key=lambda e: self._skip_until[e])]
+        limit = self.config.breaker_failures
+        for e in usable:  # back from a cool-down: one request probes it, the others wait for its answer
+            if limit and self._conn_errors[e] >= limit and len(self.endpoints) > 1:
+                self._skip_until[e] = time.monotonic() + self.config.breaker_cooldown_s
+                return e
+        choices = [e for e in usable if e != avoid] or usable
         low = min(inflight[e] for e in choices)
         best = [e for e in choices if inflight[e] == low]
         return best[0] if len(best) == 1 else self._rng.choice(best)
@@ -227,6 +276,7 @@ class OpenAIChatClient(LLM):
         # one session for every endpoint; its connector never needs more connections than workers
         connector = aiohttp.TCPConnector(limit=n, limit_per_host=0, ttl_dns_cache=300)
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+        streak = FailureStreak(self.config.max_consecutive_failures, f"model {self.model!r} at {', '.join(self.endpoints)}")
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
             async def worker() -> None:
@@ -238,6 +288,7 @@ class OpenAIChatClient(LLM):
                     result = await self._run_one(http, request, inflight)
                     self.accounting.record(result)
                     out.put((request, result))
+                    streak.record(result)
 
             await asyncio.gather(*(worker() for _ in range(n)))
 

@@ -28,6 +28,18 @@ class LLMConfig:
     max_retries: int = field(
         default=6, metadata={"help": "Retries on 429/5xx/timeouts/malformed replies before giving up."}
     )
+    max_consecutive_failures: int = field(
+        default=50,
+        metadata={"help": "Stop with an error when this many requests in a row fail after their retries "
+                          "(dead endpoint, wrong model, refused key); 0 = never stop."},
+    )
+    breaker_failures: int = field(
+        default=3,
+        metadata={"help": "Skip an endpoint after this many connection errors in a row (circuit breaker); 0 = never."},
+    )
+    breaker_cooldown_s: float = field(
+        default=30.0, metadata={"help": "How long a broken endpoint is skipped before one request probes it again."}
+    )
     backoff_base_s: float = field(
         default=1.0, metadata={"help": "First backoff delay; doubles per retry, with jitter."}
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonembed.errors import ConfigError
-from reasonembed.llm.base import LLM, ChatRequest, ChatResult, LLMAccounting, strip_think
+from reasonembed.llm.base import LLM, ChatRequest, ChatResult, FailureStreak, LLMAccounting, strip_think
 from reasonembed.llm.config import LLMConfig
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class LocalChatLM(LLM):
         self.tokenizer.truncation_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._warned_extra = False
         self.load_s = time.perf_counter() - start
         logger.info("local LLM %s loaded in %.1fs", self.model, self.load_s)
 
@@ -113,8 +114,14 @@ class LocalChatLM(LLM):
         }
 
     def _prompt(self, request: ChatRequest) -> str:
+        extra = dict(request.extra or {})
+        template_kwargs = extra.pop("chat_template_kwargs", None) or {}
+        if extra and not self._warned_extra:
+            logger.warning("local backend: ignoring request fields %s (only chat_template_kwargs applies here)",
+                           sorted(extra))
+            self._warned_extra = True
         return self.tokenizer.apply_chat_template(
-            request.messages, add_generation_prompt=True, tokenize=False
+            request.messages, add_generation_prompt=True, tokenize=False, **template_kwargs
         )
 
     def _generate(self, batch: list[ChatRequest]) -> list[ChatResult]:
@@ -169,8 +176,11 @@ class LocalChatLM(LLM):
         return results
 
     def map(self, requests: Iterable[ChatRequest]) -> Iterator[tuple[ChatRequest, ChatResult]]:
+        import torch
+
         iterator = iter(requests)
         size = max(1, self.config.batch_size)
+        streak = FailureStreak(self.config.max_consecutive_failures, f"local model {self.model}")
         while True:
             window = [r for _, r in zip(range(size * 4), iterator)]
             if not window:
@@ -185,12 +195,11 @@ class LocalChatLM(LLM):
                 for batch in groups.values():
                     try:
                         results = self._generate(batch)
-                    except (
-                        RuntimeError,
-                        ValueError,
-                    ) as exc:  # e.g. out of memory: fail the batch, keep going
-                        logger.error("local generation failed: %s", exc)
-                        results = [ChatResult(error=f"local: {exc}") for _ in batch]
+                    except torch.OutOfMemoryError as exc:  # the one per-batch failure: fail it, keep going
+                        # any other exception is a bug or a bad setting, never a counted "LLM failure"
+                        logger.error("local generation ran out of memory: %s", exc)
+                        results = [ChatResult(error=f"local: out of memory: {exc}") for _ in batch]
                     for request, result in zip(batch, results):
                         self.accounting.record(result)
                         yield request, result
+                        streak.record(result)

@@ -3,10 +3,10 @@
     prepare  → synth/{clean,generate,mine,judge,reason,assemble} → audit
              → train_gold, train_remix → evaluate → index → report
 
-Every stage calls the real module that owns the work (ReMixer's `run_stage` and `run_judge`,
-Redapter's trainer, the evaluation runner, the index builder); this file only decides the sizes,
-the paths and the order. `Pipeline` (pipeline.py) gives progress, time-left estimates and reuse of
-finished stages. The LLM is built once, lazily, so a second run that reuses every LLM stage never
+Every stage calls the real module that owns the work (ReMixer's six stages from
+`remixer.pipeline.synth_stages`, Redapter's trainer, the evaluation runner, the index builder); this
+file only decides the sizes, the paths and the order. `reasonembed.stages.Pipeline` (the orchestrator
+`reasonembed synth` uses too) gives progress, time-left estimates and reuse of finished stages. The LLM is built once, lazily, so a second run that reuses every LLM stage never
 loads it.
 """
 
@@ -21,10 +21,9 @@ from typing import Any
 
 from reasonembed.io import read_jsonl, write_json, write_jsonl
 from reasonembed.quickstart.config import QuickstartConfig
-from reasonembed.quickstart.pipeline import Pipeline, Stage
+from reasonembed.stages import Pipeline, Stage
 
 DOMAIN = "theoremqa_questions"
-SYNTH_STAGES = ("clean", "generate", "mine", "judge", "reason", "assemble")
 # EntailmentBank has no BRIGHT instruction; worded like BRIGHT's, for the models trained with instructions.
 EB_INSTRUCTION = "Given a science question, retrieve the facts that help answer the question."
 SHORT_LENGTHS = {"less than 100 words": 2, "100 to 200 words": 1}
@@ -52,10 +51,6 @@ class QuickstartRun:
 
             self._llm = build_llm(self.cfg.llm)
         return self._llm
-
-    def llm_identity(self) -> dict[str, Any]:
-        c = self.cfg.llm
-        return {"backend": c.backend, "model": c.model, "local_model": c.local_model, "dtype": c.dtype}
 
     def synth_config(self) -> Any:
         from reasonembed.remixer.config import (
@@ -93,14 +88,6 @@ class QuickstartRun:
         summary = split_by_theorem(copy, folder, self.cfg.split.eval_fraction, self.cfg.seed).to_dict()
         return {k: v for k, v in summary.items() if k != "theorems"} | {
             "theorems": {k: len(v) for k, v in summary["theorems"].items()}}
-
-    def synth_stage(self, name: str) -> Any:
-        def run(folder: Path) -> dict[str, Any]:
-            from reasonembed.remixer.pipeline import LLM_STAGES, run_stage
-
-            result = run_stage(name, self.synth_config(), llm=self.llm if name in LLM_STAGES else None)
-            return {"counts": result.counts, "output": str(result.output), "wall_s": round(result.wall_s, 2)}
-        return run
 
     def audit(self, folder: Path) -> dict[str, Any]:
         from reasonembed.quickstart.audit_stage import run_audit
@@ -188,7 +175,10 @@ class QuickstartRun:
 
     # ------------------------------------------------------------------ the pipeline
     def build(self) -> Pipeline:
-        c, s, llm_id = self.cfg, self.synth_config(), self.llm_identity()
+        from reasonembed.remixer.pipeline import LazyLLMs, llm_identity, synth_stages
+
+        c, s = self.cfg, self.synth_config()
+        llm_id = llm_identity(c.llm)
         n_docs, n_cand = c.synth.docs, c.synth.candidates
         per_call = {"local": 2.3, "openai": 0.05}[c.llm.backend]  # s per call at these token limits (2 cores, batch 8)
         est_load = 20.0 if c.llm.backend == "local" else 0.0
@@ -196,18 +186,9 @@ class QuickstartRun:
         eb = (c.eval.entailmentbank_docs or 11518) if c.eval.entailmentbank else 0
         stages = [
             Stage("prepare", self.prepare, {"seed": c.seed, "split": asdict(c.split)}, [], 2, "cpu", "copy and split the corpus", "data"),
-            Stage("synth_clean", self.synth_stage("clean"), {"clean": asdict(s.clean)}, ["prepare"], 3, "cpu",
-                  "ReMixer clean + decontaminate", "synth/clean"),
-            Stage("synth_generate", self.synth_stage("generate"), {"llm": llm_id, "generate": asdict(s.generate)},
-                  ["synth_clean"], est_load + n_docs * per_call * 1.3, "llm", "ReMixer: write queries", "synth/generate"),
-            Stage("synth_mine", self.synth_stage("mine"), {"mine": asdict(s.mine)}, ["synth_generate"], 15, "cpu",
-                  "ReMixer: mine candidates", "synth/mine"),
-            Stage("synth_judge", self.synth_stage("judge"), {"llm": llm_id, "judge": asdict(s.judge)}, ["synth_mine"],
-                  n_docs * n_cand * per_call, "llm", "ReMixer: judge pairs", "synth/judge"),
-            Stage("synth_reason", self.synth_stage("reason"), {"llm": llm_id, "reason": asdict(s.reason)},
-                  ["synth_generate"], n_docs * per_call, "llm", "ReMixer: q' reasoning", "synth/reason"),
-            Stage("synth_assemble", self.synth_stage("assemble"), {"assemble": asdict(s.assemble)},
-                  ["synth_judge", "synth_reason"], 1, "cpu", "ReMixer: assemble samples", "synth/assemble"),
+            *synth_stages(s, LazyLLMs(s, lambda: self.llm), prefix="synth_", after=["prepare"], estimates={
+                "clean": 3, "generate": est_load + n_docs * per_call * 1.3, "mine": 15, "judge": n_docs * n_cand * per_call,
+                "reason": n_docs * per_call, "assemble": 1}),
             Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge)},
                   ["prepare", "synth_judge"], audit_calls * per_call, "llm", "judge vs gold labels"),
             Stage("train_gold", self.train("gold"), {"train": asdict(c.train)}, ["prepare"], 40, "cpu",

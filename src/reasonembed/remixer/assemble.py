@@ -20,7 +20,7 @@ from typing import Any
 
 from reasonembed.io import iter_jsonl, write_jsonl
 from reasonembed.records import Candidates, Judgement, Query, TrainingSample, validate_record
-from reasonembed.remixer.common import RunPaths, StageResult, load_documents, require, stable_id
+from reasonembed.remixer.common import RunPaths, StageResult, pool_documents, require, stable_id
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.prompts import PROMPT_VERSION
 
@@ -37,7 +37,7 @@ def run_assemble(config: SynthConfig, out: str | Path | None = None) -> StageRes
     start = time.perf_counter()
     cfg, paths = config.assemble, RunPaths.of(config)
     output = Path(out) if out else paths.train
-    docs = load_documents(require(paths.corpus, "clean"), config.domain)
+    docs = pool_documents(config)
     qpath, cpath, jpath = require(paths.queries, "generate"), require(paths.candidates, "mine"), require(paths.judgements, "judge")
     queries = [validate_record(r, Query, qpath, n) for n, r in iter_jsonl(qpath)]
     retr: dict[tuple[str, str], float] = {}
@@ -58,7 +58,7 @@ def run_assemble(config: SynthConfig, out: str | Path | None = None) -> StageRes
             continue
         judged[j.query_id].append((j.doc_id, j.score, retr.get((j.query_id, j.doc_id), 0.0)))
     reasoning: dict[str, dict[str, Any]] = {}
-    if paths.reasoning.exists():
+    if config.reason.enabled and paths.reasoning.exists():
         reasoning = {r["query_id"]: r for _, r in iter_jsonl(paths.reasoning)}
     samples = []
     for q in queries:

@@ -8,7 +8,8 @@ In order (each drop counted in `clean/report.json`):
    query or any eval gold document — so neither a source nor a mined positive can leak a test item.
    The published pipelines only drop BRIGHT gold ids; text matching also works across corpora;
 4. near duplicates inside the corpus (MinHash LSH proposals, verified by exact Jaccard);
-5. optional LLM domain filter ("does this passage belong to <label>? Yes/No"; only Yes stays).
+5. optional LLM domain filter ("does this passage belong to <label>? Yes/No"; a parsed No is dropped;
+   an unparsable reply is counted and kept unless `clean.domain_filter_unparsable: drop`).
 
 Output `clean/corpus.jsonl` ({id, text, domain}) is written with `ResumableJsonlWriter`; the
 deterministic steps are recomputed on a re-run (cheap) and LLM decisions are kept in
@@ -18,6 +19,7 @@ deterministic steps are recomputed on a re-run (cheap) and LLM decisions are kep
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -31,7 +33,14 @@ from reasonembed.io import ResumableJsonlWriter, iter_jsonl, write_json
 from reasonembed.llm.base import LLM, ChatRequest, SamplingParams
 from reasonembed.records import Document
 from reasonembed.remixer import dedup
-from reasonembed.remixer.common import RunPaths, StageResult, domain_spec, domain_specs, iter_documents
+from reasonembed.remixer.common import (
+    EmptyOutputError,
+    RunPaths,
+    StageResult,
+    domain_spec,
+    domain_specs,
+    iter_documents,
+)
 from reasonembed.remixer.config import CleanConfig, SynthConfig
 from reasonembed.remixer.prompts import PROMPT_VERSION, domain_filter_messages
 
@@ -113,25 +122,55 @@ class Decontaminator:
         return None
 
 
-def _domain_filter(llm: LLM, config: SynthConfig, docs: list[Document], paths: RunPaths) -> tuple[set[str], int]:
-    """Resumably ask the LLM about every document; returns (ids answered Yes, failed calls)."""
+_YES_NO = re.compile(r"\b(yes|no)\b")
+_LABEL = re.compile(r"^(final\s+answer|answer|response|a)\s*[:\-]\s*")
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for Yes, False for No, None when the reply says neither clearly.
+
+    Markdown and quotes are ignored (`**Yes**`, `"No."`), as is a leading label (`Answer: Yes`). The
+    reply counts when exactly one of the two words occurs in it ("It does belong, so yes"); both
+    ("yes and no"), neither, an empty reply or a `<think>` block cut off before any answer (stripped
+    to nothing) are unparsable, never a silent No.
+    """
+    norm = re.sub(r"[*_`#>\"'“”]", " ", (text or "").lower())
+    norm = _LABEL.sub("", " ".join(norm.split()))
+    words = _YES_NO.findall(norm)
+    if len(set(words)) == 1:
+        return words[0] == "yes"
+    return None
+
+
+def _domain_filter(llm: LLM, config: SynthConfig, docs: list[Document], paths: RunPaths,
+                   counts: Counter[str]) -> tuple[set[str], int]:
+    """Resumably ask the LLM about every document; returns (ids kept, failed calls).
+
+    A document is dropped only on a parsed No; an unparsable reply keeps or drops it as
+    `clean.domain_filter_unparsable` says (default keep), and is counted as `domain_filter_unparsable`.
+    """
+    cfg = config.clean
     specs = domain_specs(config)
     decisions: dict[str, bool] = {}
     failed = 0
+    sampling = SamplingParams(0.0, 1.0, None, cfg.domain_filter_max_tokens)
     with ResumableJsonlWriter(paths.domain_filter, key=lambda r: r["doc_id"]) as writer:
         for _, rec in iter_jsonl(paths.domain_filter):
             decisions[rec["doc_id"]] = rec["keep"]
+            counts["domain_filter_unparsable"] += rec.get("parsed", True) is None
         todo = (
             ChatRequest(doc.id, domain_filter_messages(domain_spec(config, doc.domain, specs).label or doc.domain, doc.text),
-                        SamplingParams(0.0, 1.0, None, 8))
+                        sampling, extra=cfg.extra_body or None)
             for doc in docs if not writer.done(doc.id)
         )
         for request, result in tqdm(llm.map(todo), total=len(docs) - len(writer), desc="clean: domain filter"):
             if not result.ok:
                 failed += 1
                 continue
-            keep = result.text.strip().lower().startswith("yes")
-            writer.write({"doc_id": request.key, "keep": keep, "answer": result.text[:40],
+            parsed = parse_yes_no(result.text)
+            keep = parsed if parsed is not None else cfg.domain_filter_unparsable == "keep"
+            counts["domain_filter_unparsable"] += parsed is None
+            writer.write({"doc_id": request.key, "keep": keep, "parsed": parsed, "answer": result.raw_text[:200],
                           "provenance": {"model": llm.model, "prompt_version": PROMPT_VERSION}})
             decisions[request.key] = keep
     return {k for k, v in decisions.items() if v}, failed
@@ -154,7 +193,8 @@ def run_clean(config: SynthConfig, corpus: str | Path | None = None, out: str | 
     kept_shingles: dict[str, set[int]] = {}
     seen_hashes: set[str] = set()
     kept: list[Document] = []
-    for _, doc in tqdm(iter_documents(source, config.domain), desc="clean"):
+    repeated: list[int] = []
+    for _, doc in tqdm(iter_documents(source, config.domain, repeated), desc="clean"):
         counts["input"] += 1
         domain_spec(config, doc.domain)  # unknown domains fail early, naming the valid ones
         if not cfg.min_chars <= len(doc.text) <= cfg.max_chars:
@@ -182,11 +222,18 @@ def run_clean(config: SynthConfig, corpus: str | Path | None = None, out: str | 
             lsh.add(doc.id, sh)
             kept_shingles[doc.id] = sh
         kept.append(doc)
+    if repeated:
+        counts["dropped_repeated_record"] = len(repeated)
+    if not counts["input"]:
+        raise EmptyOutputError(f"{source}: the corpus holds no documents")
+    if not kept:
+        raise EmptyOutputError(f"{source}: clean kept none of its {counts['input']} documents ({dict(counts)}); "
+                               "check clean.min_chars / clean.max_chars and the decontamination sets")
     failed = 0
     if cfg.domain_filter:
         if llm is None:
             raise ConfigError("clean.domain_filter is on but no LLM was given")
-        yes, failed = _domain_filter(llm, config, kept, paths)
+        yes, failed = _domain_filter(llm, config, kept, paths, counts)
         counts["dropped_domain_filter"] = sum(1 for d in kept if d.id not in yes) - failed
         kept = [d for d in kept if d.id in yes]
     with ResumableJsonlWriter(output, key=lambda r: r["id"]) as writer:

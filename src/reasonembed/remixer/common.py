@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reasonembed.errors import ConfigError
+from reasonembed.errors import ConfigError, ReasonEmbedError
 from reasonembed.io import iter_jsonl
 from reasonembed.records import Document, validate_record
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.prompts import BRIGHT_DOMAINS, DomainSpec
+
+
+class EmptyOutputError(ReasonEmbedError):
+    """A stage had input but produced nothing usable (an empty corpus, no training sample)."""
 
 
 @dataclass(frozen=True)
@@ -123,27 +127,60 @@ def domain_spec(config: SynthConfig, name: str, specs: dict[str, DomainSpec] | N
     return specs[name]
 
 
-def iter_documents(path: str | Path, default_domain: str) -> Iterator[tuple[int, Document]]:
-    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`."""
+def iter_documents(path: str | Path, default_domain: str, duplicates: list[int] | None = None) -> Iterator[tuple[int, Document]]:
+    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`.
+
+    Ids must be unique: a repeated id with different text is an error naming both lines; a repeated
+    id with identical text (the same record twice) is skipped, and its line appended to `duplicates`.
+    """
+    import hashlib
+
+    from reasonembed.errors import RecordError
     from reasonembed.io import iter_table
 
     path = Path(path)
     reader = iter_table(path) if path.suffix == ".parquet" else iter_jsonl(path)
+    first: dict[str, tuple[int, str]] = {}
     for line, record in reader:
         doc = validate_record(record, Document, path, line)
         if not doc.domain:
             doc.domain = default_domain
+        digest = hashlib.md5(doc.text.encode("utf-8")).hexdigest()
+        if doc.id in first:
+            first_line, first_digest = first[doc.id]
+            if first_digest != digest:
+                raise RecordError(path, line, "id", f"duplicate document id {doc.id!r} with a different text than "
+                                                     f"line {first_line}; ids must be unique")
+            if duplicates is not None:
+                duplicates.append(line)
+            continue
+        first[doc.id] = (line, digest)
         yield line, doc
 
 
 def load_documents(path: str | Path, default_domain: str) -> dict[str, Document]:
-    docs: dict[str, Document] = {}
-    for line, doc in iter_documents(path, default_domain):
-        if doc.id in docs:
-            from reasonembed.errors import RecordError
+    return {doc.id: doc for _, doc in iter_documents(path, default_domain)}
 
-            raise RecordError(path, line, "id", f"duplicate document id {doc.id!r}")
-        docs[doc.id] = doc
+
+def pool_documents(config: SynthConfig, corpus: str | Path | None = None) -> dict[str, Document]:
+    """The documents candidates are mined from (and judged and assembled with), METHOD §2.2.
+
+    `mine.pool: corpus` (default, as the paper): the WHOLE input corpus — documents that clean dropped
+    for length, duplication or domain stay candidates — minus those dropped by decontamination (an eval
+    item must never become a positive). `mine.pool: clean`, an explicit `corpus` path, or no
+    `corpus` in the config (a run dir assembled by hand): the cleaned corpus.
+    """
+    paths = RunPaths.of(config)
+    if corpus is not None or config.mine.pool == "clean" or not config.corpus:
+        return load_documents(require(Path(corpus) if corpus else paths.corpus, "clean"), config.domain)
+    docs = load_documents(config.corpus, config.domain)
+    if config.clean.decontaminate:
+        report = require(paths.clean_report, "clean")
+        import json
+
+        dropped = json.loads(report.read_text(encoding="utf-8")).get("dropped_ids", {}).get("decontamination", [])
+        for doc_id in dropped:
+            docs.pop(doc_id, None)
     return docs
 
 

@@ -12,6 +12,7 @@ top_k=40 (§2.3), reasoning T=0.8 top_p=0.8 (BRIGHT's reason.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from reasonembed.llm.base import SamplingParams
 from reasonembed.llm.config import LLMConfig
@@ -37,7 +38,10 @@ class CleanConfig:
     shingle_chars: int = field(default=5, metadata={"help": "Character shingle size for near-duplicate detection."})
     num_perm: int = field(default=128, metadata={"help": "MinHash permutations (LSH: num_perm / rows_per_band bands)."})
     rows_per_band: int = field(default=4, metadata={"help": "LSH rows per band (smaller = more candidate pairs checked)."})
-    domain_filter: bool = field(default=False, metadata={"help": "Ask the LLM whether each document belongs to its domain; keep 'Yes' (METHOD §2.0)."})
+    domain_filter: bool = field(default=False, metadata={"help": "Ask the LLM whether each document belongs to its domain; drop a parsed 'No' (METHOD §2.0)."})
+    domain_filter_unparsable: Literal["keep", "drop"] = field(default="keep", metadata={"help": "What an unparsable domain-filter reply does to its document (counted either way)."})
+    domain_filter_max_tokens: int = field(default=16, metadata={"help": "Token budget of a domain-filter reply (raise it for thinking models)."})
+    extra_body: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra request fields for the domain filter, e.g. {chat_template_kwargs: {enable_thinking: false}}."})
     decontaminate: list[str] = field(default_factory=list, metadata={"help": "Eval sets (BRIGHT-layout dirs with examples.jsonl + documents.jsonl) to decontaminate against."})
     decontam_jaccard: float = field(default=0.8, metadata={"help": "Drop a document whose shingle Jaccard with an eval query or gold doc reaches this."})
     decontam_containment: float = field(default=0.8, metadata={"help": "Drop a document containing this fraction of an eval query's (or gold doc's) shingles."})
@@ -52,6 +56,9 @@ class GenerateConfig:
     education_levels: dict[str, int] = field(default_factory=lambda: dict(EDUCATION_LEVELS), metadata={"help": "Education level -> weight."})
     max_copy_jaccard: float = field(default=0.5, metadata={"help": "Reject a query whose word-trigram Jaccard with its source reaches this (a copy)."})
     min_query_chars: int = field(default=20, metadata={"help": "Reject shorter queries."})
+    empty_retries: int = field(default=2, metadata={"help": "Ask again (new seed) when a reply is empty; still empty: counted, nothing written, asked again next run."})
+    dedup_queries: bool = field(default=True, metadata={"help": "Reject a query whose normalised-text MD5 equals an earlier query's (METHOD §2.1)."})
+    extra_body: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra request fields for this stage's LLM calls, e.g. {chat_template_kwargs: {enable_thinking: false}} (openai backend: merged into the request; local: chat_template_kwargs only)."})
 
 
 @dataclass
@@ -59,6 +66,7 @@ class MineConfig:
     embedder: str | None = field(default=None, metadata={"help": "Embedder model dir or hub id (None = bundled all-MiniLM-L6-v2); paper: gte-Qwen2-7B-instruct."})
     pooling: str | None = field(default=None, metadata={"help": "Embedder pooling (None = from the model)."})
     use_instruction: bool = field(default=False, metadata={"help": "Prefix queries with the domain instruction (paper: yes, for gte-Qwen2)."})
+    pool: Literal["corpus", "clean"] = field(default="corpus", metadata={"help": "Candidate pool: 'corpus' = the whole input corpus minus decontaminated documents (METHOD §2.2); 'clean' = only the cleaned corpus."})
     top_k: int = field(default=100, metadata={"help": "Candidates kept per query after removing the source (METHOD §2.2: 100)."})
     search_k: int = field(default=1000, metadata={"help": "How deep FAISS searches before filtering (METHOD §2.2: 1000)."})
     max_length: int = field(default=512, metadata={"help": "Embedder max tokens for queries and documents."})
@@ -73,12 +81,14 @@ class JudgeConfig:
     max_candidates: int | None = field(default=None, metadata={"help": "Judge only the first N candidates per query (None = all)."})
     score_followup: bool = field(default=True, metadata={"help": "When an answer has no parsable <score>, ask once more for only the score (status 'followup'); never guessed."})
     followup_max_tokens: int = field(default=16, metadata={"help": "Token budget of the score follow-up reply."})
+    extra_body: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra request fields for this stage's LLM calls, e.g. {chat_template_kwargs: {enable_thinking: false}} as the paper's annotator ran (METHOD §2.3) (openai backend: merged into the request; local: chat_template_kwargs only)."})
 
 
 @dataclass
 class ReasonConfig:
     enabled: bool = field(default=True, metadata={"help": "Write reasoning-augmented queries q' (for Redapter)."})
     sampling: Sampling = field(default_factory=lambda: Sampling(0.8, 0.8, None, 2048))
+    extra_body: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra request fields for this stage's LLM calls, e.g. {chat_template_kwargs: {enable_thinking: false}} (openai backend: merged into the request; local: chat_template_kwargs only)."})
 
 
 @dataclass

@@ -6,10 +6,12 @@ draws come from a `random.Random` seeded by the record id (hash of source id, pr
 master seed), so they are identical however often the stage is resumed.
 
 Outputs are cleaned (quotes, code fences, 'Query:' labels) and rejected — into
-`generate/rejected.jsonl`, with the reason — when empty or too short, when they refer to 'the
-passage' / 'the given …' instead of being self-contained, or when they copy the document (query
-substring of the document, or word-trigram overlap at or above `max_copy_jaccard`). Failed LLM
-calls write nothing and are retried by the next run.
+`generate/rejected.jsonl`, with the reason — when too short, when they refer to 'the passage' /
+'the given …' instead of being self-contained, when they copy the document (query substring of the
+document, or word-trigram overlap at or above `max_copy_jaccard`), or when their normalised-text MD5
+equals an earlier query's (`duplicate_query`, METHOD §2.1). An empty reply is asked again with a
+new seed up to `generate.empty_retries` times; one still empty, like a failed LLM call, writes
+nothing and is asked again by the next run.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from reasonembed.io import ResumableJsonlWriter
+from reasonembed.io import ResumableJsonlWriter, iter_jsonl
 from reasonembed.llm.base import LLM, ChatRequest
 from reasonembed.records import Document
 from reasonembed.remixer import dedup
@@ -117,37 +118,55 @@ def run_generate(config: SynthConfig, llm: LLM, corpus: str | Path | None = None
     sources = sample_sources(config, docs)
     sampling = config.generate.sampling.params()
     counts: Counter[str] = Counter(sources=len(sources))
+    cfg = config.generate
     with ResumableJsonlWriter(output, key=lambda r: r["id"]) as writer, \
             ResumableJsonlWriter(output.parent / "rejected.jsonl", key=lambda r: r["id"]) as rejected:
+        seen = {dedup.text_hash(r["query"]) for _, r in iter_jsonl(output)} if cfg.dedup_queries else set()
 
-        def todo() -> Iterator[ChatRequest]:
-            for doc in sources:
-                rid = query_id(doc.id, config.seed)
-                if writer.done(rid) or rejected.done(rid):
+        def request(doc: Document, attempt: int) -> ChatRequest:
+            rid = query_id(doc.id, config.seed)
+            cond = conditions(rid, cfg)
+            messages = generation_messages(domain_spec(config, doc.domain, specs), doc.text, cond["length"], cond["education"])
+            seed = seed_of(rid, "llm") if attempt == 0 else seed_of(rid, "llm", attempt)
+            return ChatRequest((rid, doc, cond), messages, sampling, seed, cfg.extra_body or None)
+
+        pending = [d for d in sources if not (writer.done(query_id(d.id, config.seed)) or rejected.done(query_id(d.id, config.seed)))]
+        counts["skipped_done"] = len(sources) - len(pending)
+        bar = tqdm(total=len(pending), desc="generate")
+        for attempt in range(cfg.empty_retries + 1):  # an empty reply is asked again with a new seed
+            if attempt:
+                counts["empty_retried"] += len(pending)
+            empties: list[Document] = []
+            for req, result in llm.map(request(doc, attempt) for doc in pending):
+                rid, doc, cond = req.key
+                text = postprocess(result.text)
+                if result.ok and not text:
+                    empties.append(doc)
                     continue
-                cond = conditions(rid, config.generate)
-                spec = domain_spec(config, doc.domain, specs)
-                messages = generation_messages(spec, doc.text, cond["length"], cond["education"])
-                yield ChatRequest((rid, doc, cond), messages, sampling, seed_of(rid, "llm"))
-
-        pending = len(sources) - len(writer) - len(rejected)
-        counts["skipped_done"] = len(sources) - pending
-        for request, result in tqdm(llm.map(todo()), total=pending, desc="generate"):
-            rid, doc, cond = request.key
-            if not result.ok:
-                counts["llm_failed"] += 1
-                continue
-            prov = provenance(llm, sampling.to_dict(), request.seed, "generate")
-            text = postprocess(result.text)
-            reason = rejection_reason(text, doc.text, config.generate)
-            if reason:
-                counts[f"rejected_{reason}"] += 1
-                rejected.write({"id": rid, "source_id": doc.id, "domain": doc.domain, "reason": reason,
-                                "text": result.text, "conditions": cond, "provenance": prov})
-                continue
-            spec = domain_spec(config, doc.domain, specs)
-            writer.write({"id": rid, "source_id": doc.id, "domain": doc.domain, "instruction": spec.instruction,
-                          "query": text, "conditions": cond, "provenance": prov})
-            counts["written"] += 1
+                bar.update()
+                if not result.ok:
+                    counts["llm_failed"] += 1
+                    continue
+                prov = provenance(llm, sampling.to_dict(), req.seed, "generate")
+                reason = rejection_reason(text, doc.text, cfg)
+                if reason is None and cfg.dedup_queries and dedup.text_hash(text) in seen:
+                    reason = "duplicate_query"
+                if reason:
+                    counts[f"rejected_{reason}"] += 1
+                    rejected.write({"id": rid, "source_id": doc.id, "domain": doc.domain, "reason": reason,
+                                    "text": result.text, "conditions": cond, "provenance": prov})
+                    continue
+                seen.add(dedup.text_hash(text))
+                writer.write({"id": rid, "source_id": doc.id, "domain": doc.domain,
+                              "instruction": domain_spec(config, doc.domain, specs).instruction,
+                              "query": text, "conditions": cond, "provenance": prov})
+                counts["written"] += 1
+            pending = empties
+            if not pending:
+                break
+        if pending:  # still empty: nothing written, so the next run asks again
+            counts["empty"] = len(pending)
+            bar.update(len(pending))
+        bar.close()
         counts["total_queries"] = len(writer)
     return StageResult("generate", output, dict(counts), time.perf_counter() - start)

@@ -49,7 +49,7 @@ from reasonembed.remixer.common import (
     StageResult,
     domain_spec,
     domain_specs,
-    load_documents,
+    pool_documents,
     require,
     seed_of,
 )
@@ -110,7 +110,7 @@ def run_judge(config: SynthConfig, llm: LLM, queries: str | Path | None = None, 
     paths = RunPaths.of(config)
     qpath = require(Path(queries) if queries else paths.queries, "generate")
     cpath = require(Path(candidates) if candidates else paths.candidates, "mine")
-    docs = load_documents(require(Path(corpus) if corpus else paths.corpus, "clean"), config.domain)
+    docs = pool_documents(config, corpus)
     output = Path(out) if out else paths.judgements
     qs = {q.id: q for q in (validate_record(r, Query, qpath, n) for n, r in iter_jsonl(qpath))}
     specs = domain_specs(config)
@@ -141,7 +141,7 @@ def _first_request(config: SynthConfig, qs: dict[str, Query], docs: dict, specs:
     query = qs[qid]
     text = docs[doc_id].text[: config.judge.max_doc_chars]
     messages = judge_messages(domain_spec(config, query.domain, specs), query.query, text)
-    return ChatRequest((qid, doc_id), messages, sampling, seed_of(qid, doc_id, "judge"))
+    return ChatRequest((qid, doc_id), messages, sampling, seed_of(qid, doc_id, "judge"), config.judge.extra_body or None)
 
 
 def _judge_chunk(config: SynthConfig, llm: LLM, requests: Iterator[ChatRequest], followup_sampling: SamplingParams,
@@ -163,7 +163,7 @@ def _judge_chunk(config: SynthConfig, llm: LLM, requests: Iterator[ChatRequest],
         return
     followups = (
         ChatRequest(key, score_followup_messages(first.messages, answer), followup_sampling,
-                    seed_of(*key, "judge-followup"))
+                    seed_of(*key, "judge-followup"), first.extra)
         for key, (first, answer) in pending.items()
     )
     for request, result in llm.map(followups):

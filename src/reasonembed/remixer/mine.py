@@ -1,6 +1,7 @@
 """Stage 2, `mine`: top-k candidates per query from the same-domain pool, source removed (METHOD §2.2).
 
-C_q = Top-k{ φ(q, d) | d ∈ D_domain \\ {d*_q} }: queries and the cleaned same-domain pool are embedded
+C_q = Top-k{ φ(q, d) | d ∈ D_domain \\ {d*_q} }: queries and the whole same-domain corpus (minus
+decontaminated documents; `mine.pool`, see common.pool_documents) are embedded
 with any Embedder (default: the bundled all-MiniLM-L6-v2; the paper used gte-Qwen2-7B-instruct with
 the domain instruction) and searched exactly by inner product (= cosine on normalised vectors).
 The **source document is always removed** — a query is trivially tied to the text it was written
@@ -26,7 +27,7 @@ from tqdm import tqdm
 from reasonembed.io import ResumableJsonlWriter, iter_jsonl
 from reasonembed.records import Query, validate_record
 from reasonembed.remixer import dedup
-from reasonembed.remixer.common import RunPaths, StageResult, load_documents, require
+from reasonembed.remixer.common import RunPaths, StageResult, pool_documents, require
 from reasonembed.remixer.config import SynthConfig
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def run_mine(config: SynthConfig, embedder: Any | None = None, queries: str | Pa
     start = time.perf_counter()
     paths = RunPaths.of(config)
     qpath = require(Path(queries) if queries else paths.queries, "generate")
-    docs = load_documents(require(Path(corpus) if corpus else paths.corpus, "clean"), config.domain)
+    docs = pool_documents(config, corpus)
     output = Path(out) if out else paths.candidates
     all_queries = [validate_record(r, Query, qpath, line) for line, r in iter_jsonl(qpath)]
     counts: Counter[str] = Counter(queries=len(all_queries))

@@ -44,7 +44,7 @@ def run_reason(config: SynthConfig, llm: LLM, queries: str | Path | None = None,
             for q in qs:
                 if not writer.done(q.id):
                     messages = reasoning_messages(domain_spec(config, q.domain, specs), q.query)
-                    yield ChatRequest(q, messages, sampling, seed_of(q.id, "reason"))
+                    yield ChatRequest(q, messages, sampling, seed_of(q.id, "reason"), config.reason.extra_body or None)
 
         pending = sum(1 for q in qs if not writer.done(q.id))
         counts["skipped_done"] = len(qs) - pending

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reasonembed.quickstart.pipeline import Pipeline, Stage
+from reasonembed.stages import Pipeline, Stage
 
 
 def _stages(calls, cfg_a=1, fail_b=False):
@@ -73,3 +73,38 @@ def test_time_left_is_calibrated_per_kind():
     # "llm" ran 4x faster than estimated over >= 30 s of estimates: its remaining stage shrinks; "cpu" stays
     assert p._time_left(1, {"llm": 10.0}, {"llm": 40.0}) == 100 * 0.25 + 7
     assert p._time_left(1, {"llm": 1.0}, {"llm": 5.0}) == 100 + 7  # too little evidence: keep the estimate
+
+
+def test_input_content_is_part_of_the_key_and_stale_output_is_set_aside(tmp_path):
+    source = tmp_path / "corpus.txt"
+    source.write_text("v1")
+    calls = []
+
+    def a(folder):
+        calls.append(source.read_text())
+        (folder / "out.txt").write_text(source.read_text())
+        return {}
+
+    def pipeline():
+        return Pipeline(tmp_path / "run", [Stage("a", a, inputs=[str(source)])], log=lambda m: None)
+
+    pipeline().run()
+    pipeline().run()
+    assert calls == ["v1"]
+    source.write_text("v2")  # same path, new content: rebuilt
+    pipeline().run()
+    assert calls == ["v1", "v2"] and (tmp_path / "run" / "a" / "out.txt").read_text() == "v2"
+    assert (tmp_path / "run" / ".stale" / "a" / "out.txt").read_text() == "v1"  # kept aside, not mixed in
+
+
+def test_running_one_stage_needs_its_upstream_done_under_the_current_key(tmp_path):
+    from reasonembed.errors import ConfigError
+
+    calls = []
+    with pytest.raises(ConfigError, match="stage 'a' has no output"):
+        Pipeline(tmp_path, _stages(calls), log=lambda m: None).run(only=["b"])
+    Pipeline(tmp_path, _stages(calls), log=lambda m: None).run(only=["a"])
+    out = Pipeline(tmp_path, _stages(calls), log=lambda m: None).run(only=["b"])
+    assert calls == ["a", "b"] and out["a"].reused and not out["b"].reused
+    with pytest.raises(ConfigError, match="stage 'a' has no output"):  # a's config changed since
+        Pipeline(tmp_path, _stages(calls, cfg_a=5), log=lambda m: None).run(only=["b"])
