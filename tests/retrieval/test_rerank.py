@@ -137,6 +137,8 @@ def test_search_one_query_and_missing_document_text(tmp_path: Path) -> None:
             RerankingSearcher(_inner(), reranker, 2, partial).batch_search([QUERY], ["q"], k=3)
     with pytest.raises(ValueError, match="depth"):
         RerankingSearcher(_inner(), reranker, 0, TEXT)
+    with pytest.raises(ValueError, match="doc_texts"):
+        RerankingSearcher(_inner(), reranker, 5)
 
 
 def test_build_reranker_domains(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, openai_llm, post_of
 
 from reasonembed.errors import RecordError
+from reasonembed.io import FolderLock, FolderLockedError
 from reasonembed.llm import LLMConfig
 from reasonembed.retrieval.bm25 import BM25Searcher
 from reasonembed.retrieval.rewrite import (
@@ -159,6 +160,13 @@ def test_corrupt_cache_line_names_file_and_line(tmp_path: Path) -> None:
     with ScriptedOpenAIServer(_echo) as server:
         with pytest.raises(RecordError, match=r"line 1, field 'key'"):
             QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"])
+
+
+def test_a_cache_in_use_by_another_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    with FolderLock(tmp_path / "rewrite", "rewrites cache"), ScriptedOpenAIServer(_echo) as server:
+        with pytest.raises(FolderLockedError, match=r"another process is writing this rewrites cache \(pid"):
+            QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"])
+        assert server.calls == 0
 
 
 def test_rewriting_searcher_searches_the_rewritten_query_and_passes_excluded(tmp_path: Path) -> None:

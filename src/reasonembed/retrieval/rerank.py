@@ -225,10 +225,12 @@ class RerankingSearcher(BatchSearcher):
                  doc_texts: Mapping[str, str] | None = None):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
+        if doc_texts is None:
+            raise ValueError("doc_texts (doc id -> text) is needed: the judge reads each document")
         self.inner = inner
         self.reranker = reranker
         self.depth = depth
-        self.doc_texts = doc_texts or {}
+        self.doc_texts = doc_texts
         self.llm_scores: dict[str, dict[str, int | None]] = {}
 
     def batch_search(
