@@ -141,6 +141,23 @@ def test_search_one_query_and_missing_document_text(tmp_path: Path) -> None:
         RerankingSearcher(_inner(), reranker, 5)
 
 
+def test_document_texts_can_come_from_a_lookup_function(tmp_path: Path) -> None:
+    """An index hands out texts through a method (`IndexSearcher.document`), not a dict."""
+    with ScriptedOpenAIServer(_judge({})) as server:
+        reranker = LLMReranker(openai_llm(server), tmp_path)
+        out = RerankingSearcher(_inner(), reranker, 2, TEXT.__getitem__).batch_search([QUERY], ["q"], k=3)["q"]
+        assert len(out) == 3 and server.calls == 2
+        missing = _inner_order()[0]
+
+        def lookup(doc_id: str) -> str:
+            if doc_id == missing:
+                raise KeyError(doc_id)
+            return TEXT[doc_id]
+
+        with pytest.raises(ConfigError, match=missing):
+            RerankingSearcher(_inner(), reranker, 2, lookup).batch_search([QUERY], ["q"], k=3)
+
+
 def test_build_reranker_domains(tmp_path: Path) -> None:
     with ScriptedOpenAIServer(_judge({})) as server:
         with pytest.raises(ConfigError, match="biology"):

@@ -25,14 +25,16 @@ answer; `depth=100` (the paper's judging depth) on BRIGHT's ~1,400 queries is ~1
 Answers are cached in `<cache_dir>/rerank/judgements.jsonl` under (model identity, judge prompt
 version, domain definition, sampling, follow-up setting, query text, doc id, sha256 of the judged
 document text), so a second run makes no call; unparsable answers are cached like scores, failed
-calls are not (asked again next run). Client exceptions propagate.
+calls are not (asked again next run). Pairs are judged in rounds of `remixer.judge.CHUNK_PAIRS`
+(first answers, then their follow-ups), which bounds memory; a kill loses at most the answers of
+the current round still waiting for a follow-up. Client exceptions propagate.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ from reasonembed.errors import ConfigError
 from reasonembed.llm import LLM, ChatRequest, LLMConfig, SamplingParams
 from reasonembed.remixer.common import seed_of
 from reasonembed.remixer.config import JudgeConfig
-from reasonembed.remixer.judge import parse_followup_score, parse_score
+from reasonembed.remixer.judge import CHUNK_PAIRS, parse_followup_score, parse_score
 from reasonembed.remixer.prompts import (
     BRIGHT_DOMAINS,
     JUDGE_PROMPT_VERSION,
@@ -170,12 +172,14 @@ class LLMReranker:
             todo = {k: pair for k, pair in zip(keys, cut, strict=True) if k not in self.cache}
             self.stats["pairs"] += len(pairs)
             self.stats["cached"] += sum(1 for k in keys if k not in todo)
-            requests = (
-                ChatRequest(k, judge_messages(self.domain, q, t), self.sampling, seed_of(k, "rerank"))
-                for k, (q, d, t) in todo.items()
-            )
-            for judged in judge_requests(self.llm, requests, self.followup):
-                self._record(judged, *todo[judged.key])
+            items = list(todo.items())
+            for begin in range(0, len(items), CHUNK_PAIRS):  # bounds the answers held for follow-ups
+                requests = (
+                    ChatRequest(k, judge_messages(self.domain, q, t), self.sampling, seed_of(k, "rerank"))
+                    for k, (q, d, t) in items[begin : begin + CHUNK_PAIRS]
+                )
+                for judged in judge_requests(self.llm, requests, self.followup):
+                    self._record(judged, *todo[judged.key])
             scores = []
             for k in keys:
                 hit = self.cache.get(k)
@@ -219,10 +223,14 @@ def rerank_order(hits: Sequence[Hit], scores: Sequence[int | None]) -> list[Hit]
 
 
 class RerankingSearcher(BatchSearcher):
-    """`inner`'s top `depth` reordered by `reranker`, the rest of the inner list below (see module doc)."""
+    """`inner`'s top `depth` reordered by `reranker`, the rest of the inner list below (see module doc).
+
+    `doc_texts` gives each document's text: a mapping, or a lookup function such as
+    `IndexSearcher.document` (a KeyError means "no such document").
+    """
 
     def __init__(self, inner: Searcher, reranker: LLMReranker, depth: int = 100,
-                 doc_texts: Mapping[str, str] | None = None):
+                 doc_texts: Mapping[str, str] | Callable[[str], str] | None = None):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         if doc_texts is None:
@@ -232,6 +240,14 @@ class RerankingSearcher(BatchSearcher):
         self.depth = depth
         self.doc_texts = doc_texts
         self.llm_scores: dict[str, dict[str, int | None]] = {}
+
+    def _text(self, doc_id: str) -> str | None:
+        if isinstance(self.doc_texts, Mapping):
+            return self.doc_texts.get(doc_id)
+        try:
+            return self.doc_texts(doc_id)
+        except KeyError:
+            return None
 
     def batch_search(
         self,
@@ -244,7 +260,7 @@ class RerankingSearcher(BatchSearcher):
         pairs = []
         for query, qid in zip(queries, qids, strict=True):
             for hit in first.get(qid, [])[: self.depth]:
-                text = self.doc_texts.get(hit.docid)
+                text = self._text(hit.docid)
                 if text is None:
                     raise ConfigError(f"reranking: no document text for doc id {hit.docid!r} (query {qid!r})")
                 pairs.append((query, hit.docid, text))
