@@ -89,6 +89,22 @@ def test_unparsable_scores_are_counted_keep_their_slot_and_a_followup_can_rescue
     assert sorted(r["score"] for r in records if r["score"] is not None) == [1, 4, 5]
 
 
+def test_rounds_of_pairs_give_the_same_judgements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs are judged in rounds (first answers, then their follow-ups) to bound memory."""
+    import reasonembed.retrieval.rerank as rerank
+
+    monkeypatch.setattr(rerank, "CHUNK_PAIRS", 2)
+    p = _inner_order()
+    first = {p[0]: "no tag here", p[1]: _tag(2), p[2]: "none here either", p[3]: _tag(4), p[4]: _tag(5)}
+    with ScriptedOpenAIServer(_judge(first, {p[0]: "3", p[2]: "<score>1</score>"})) as server:
+        reranker = LLMReranker(openai_llm(server), tmp_path)
+        searcher = RerankingSearcher(_inner(), reranker, 5, TEXT)
+        out = searcher.batch_search([QUERY], ["q"], k=5)["q"]
+        assert server.calls == 7
+    assert searcher.llm_scores["q"] == {p[0]: 3, p[1]: 2, p[2]: 1, p[3]: 4, p[4]: 5}
+    assert [h.docid for h in out] == [p[4], p[3], p[0], p[1], p[2]]
+
+
 def test_cache_second_run_makes_zero_calls_and_changed_text_is_asked_again(tmp_path: Path) -> None:
     p = _inner_order()
     with ScriptedOpenAIServer(_judge({})) as server:
