@@ -277,6 +277,50 @@ class RerankingSearcher(BatchSearcher):
         return out
 
 
+PER_TASK = "per-task"
+
+
+class RerankWrapper:
+    """The evaluation harness's per-task hook `(searcher, task) -> searcher`: the task's top `depth`
+    reranked, the judge reading `task.doc_texts`.
+
+    `domain`: None (generic relevance definition), a BRIGHT task name or `DomainSpec` (the same for
+    every task), or `PER_TASK`: each task's name must be a BRIGHT domain (use it for BRIGHT itself;
+    an unknown task name is an error, never a silent fallback). One `LLMReranker` (and cache) per domain.
+    """
+
+    def __init__(self, llm: LLMConfig | LLM, cache_dir: str | Path | None, depth: int = 100,
+                 domain: str | DomainSpec | None = None, **options: Any):
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.llm = as_llm(llm)
+        self.cache_dir = cache_dir
+        self.depth = depth
+        self.domain = domain
+        self.options = options
+        self.rerankers: dict[str, LLMReranker] = {}
+
+    def _reranker(self, task_name: str) -> LLMReranker:
+        if self.domain == PER_TASK and task_name not in BRIGHT_DOMAINS:
+            raise ConfigError(f"task {task_name!r}: reranking per task needs a BRIGHT task name "
+                              f"({', '.join(sorted(BRIGHT_DOMAINS))}); give one domain for all tasks instead")
+        spec = resolve_domain(task_name if self.domain == PER_TASK else self.domain)
+        if spec.name not in self.rerankers:
+            self.rerankers[spec.name] = LLMReranker(self.llm, self.cache_dir, spec, **self.options)
+        return self.rerankers[spec.name]
+
+    def __call__(self, searcher: Searcher, task: Any) -> Searcher:
+        texts = dict(zip(task.doc_ids, task.doc_texts, strict=True))
+        return RerankingSearcher(searcher, self._reranker(task.name), self.depth, texts)
+
+    def describe(self) -> dict[str, Any]:
+        first = next(iter(self.rerankers.values()), None)
+        about = first.describe() if first is not None else {"model": model_identity(self.llm)}
+        about = {k: v for k, v in about.items() if k not in ("domain", "counts")}
+        domains = {name: dict(r.stats) for name, r in self.rerankers.items()}
+        return {"rerank": {**about, "depth": self.depth, "domains": domains}}
+
+
 def build_reranker(
     llm: LLMConfig | LLM, cache_dir: str | Path | None, domain: str | DomainSpec | None = None, **options: Any
 ) -> LLMReranker:

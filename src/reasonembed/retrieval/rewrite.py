@@ -144,6 +144,20 @@ class RewritingSearcher(BatchSearcher):
         return self.inner.batch_search(texts, qids, k, excluded)
 
 
+class RewriteWrapper:
+    """The evaluation harness's per-task hook `(searcher, task) -> searcher`: one rewriter (and one
+    cache) shared by every task, in front of each task's searcher."""
+
+    def __init__(self, rewriter: QueryRewriter):
+        self.rewriter = rewriter
+
+    def __call__(self, searcher: Searcher, task: Any) -> Searcher:
+        return RewritingSearcher(searcher, self.rewriter)
+
+    def describe(self) -> dict[str, Any]:
+        return {"rewrite": self.rewriter.describe()}
+
+
 def build_rewriter(
     llm: LLMConfig | LLM, cache_dir: str | Path | None, sampling: SamplingParams = REASON_SAMPLING
 ) -> QueryRewriter:
