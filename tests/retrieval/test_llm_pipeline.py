@@ -84,10 +84,19 @@ def test_rewrite_fusion_rerank_compose_into_a_valid_scored_run(tmp_path: Path, m
 
 @pytest.fixture(scope="module")
 def smollm2():
-    return build_llm(LLMConfig(backend="local", batch_size=8))
+    import torch
+
+    # One intra-op thread: on the shared, oversubscribed 2-core machine, two torch threads decoded
+    # SmolLM2 many times slower than one (they wait on each other whenever one is descheduled).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield build_llm(LLMConfig(backend="local", batch_size=8))
+    finally:
+        torch.set_num_threads(threads)
 
 
-@pytest.mark.slow  # 191 s with 4 queries and depth 2 on the shared 2-core machine (load ~7)
+# Not `slow`: 32 s (+15 s model load) with one torch thread on the shared 2-core machine at load ~10.
 def test_offline_smollm2_rewrite_and_rerank_end_to_end(tmp_path: Path, smollm2) -> None:
     full = _task(tmp_path)
     keep = full.query_ids[:2]  # two queries, two judged documents each: a handful of local generations
