@@ -193,3 +193,50 @@ def test_build_rewriter_from_config(tmp_path: Path) -> None:
         assert rewriter.rewrite(["q"]) == ["reasoning about q"]
     assert rewriter.describe()["model"] == "openai:from-config"
     assert rewriter.describe()["prompt_version"] == REASON_PROMPT_VERSION
+
+
+def test_reasonings_say_which_queries_failed(tmp_path: Path) -> None:
+    """ReMixer's q' needs to know a failure from an answer (it writes nothing for a failure)."""
+    def script(body, n):
+        return Reply(400, {"error": "no"}) if "bad" in post_of(body) else _echo(body, n)
+
+    with ScriptedOpenAIServer(script) as server:
+        rewriter = QueryRewriter(openai_llm(server), tmp_path)
+        assert rewriter.reasonings(["good one", "bad one"]) == ["reasoning about good one", None]
+
+
+def test_write_reason_variant_makes_a_query_variant_the_loader_reads(tmp_path: Path) -> None:
+    from llm_searcher_helpers import tiny_task
+
+    from reasonembed.evaluation.datasets import load_eval_dataset
+    from reasonembed.retrieval.rewrite import write_reason_variant
+
+    folder = tiny_task(tmp_path / "tiny")
+    with ScriptedOpenAIServer(_echo) as server:
+        rewriter = QueryRewriter(openai_llm(server), tmp_path / "cache")
+        path = write_reason_variant(folder, rewriter, "scripted_reason")
+    assert path == folder / "scripted_reason.jsonl"
+    original = next(iter(load_eval_dataset(folder).tasks.values()))
+    variant = next(iter(load_eval_dataset(folder, query_variant="scripted_reason").tasks.values()))
+    assert variant.query_ids == original.query_ids and variant.qrels == original.qrels
+    assert variant.excluded == original.excluded
+    assert variant.query_texts == [f"reasoning about {q}" for q in original.query_texts]
+
+
+def test_write_reason_variant_refuses_to_write_an_incomplete_variant(tmp_path: Path) -> None:
+    from llm_searcher_helpers import tiny_task
+
+    from reasonembed.errors import ReasonEmbedError
+    from reasonembed.retrieval.rewrite import write_reason_variant
+
+    folder = tiny_task(tmp_path / "tiny")
+
+    def script(body, n):
+        return Reply(400, {"error": "no"}) if "force" in post_of(body) else _echo(body, n)
+
+    with ScriptedOpenAIServer(script) as server:
+        with pytest.raises(ReasonEmbedError, match=r"examples.jsonl: 1 of 4 queries could not be rewritten"):
+            write_reason_variant(folder, QueryRewriter(openai_llm(server), tmp_path / "cache"), "partial_reason")
+    assert not (folder / "partial_reason.jsonl").exists()
+    with pytest.raises(ReasonEmbedError, match="examples"):
+        write_reason_variant(folder, QueryRewriter(openai_llm(server), tmp_path / "cache"), "examples")

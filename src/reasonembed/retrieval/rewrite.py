@@ -20,7 +20,11 @@ version, sampling, query text) in `<cache_dir>/rewrite/rewrites.jsonl` (see `llm
 second run makes no call and a killed run resumes where it stopped. A query whose call fails, or
 whose answer is empty, is searched with its original text, counted in `stats` and listed in
 `failures` (never cached, so it is asked again next time); an exception raised by the client
-(e.g. an endpoint that is down for good) propagates.
+(e.g. an endpoint that is down for good) propagates. `reasonings()` returns None for those
+instead (for ReMixer's q', which writes nothing for a failure).
+
+`write_reason_variant(task_folder, rewriter, "mymodel_reason")` writes the rewritten examples as a
+query-variant file of a BRIGHT-layout task, for `reasonembed eval --query-variant mymodel_reason`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reasonembed.errors import ReasonEmbedError, RecordError
+from reasonembed.io import iter_table, write_jsonl
 from reasonembed.llm import LLM, ChatRequest, LLMConfig, SamplingParams
 from reasonembed.remixer.common import seed_of
 from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher
@@ -75,6 +81,10 @@ class QueryRewriter:
 
     def rewrite(self, queries: Sequence[str]) -> list[str]:
         """The reasoning for each query (in order); a query whose rewrite failed comes back as is."""
+        return [r if r is not None else q for q, r in zip(queries, self.reasonings(queries), strict=True)]
+
+    def reasonings(self, queries: Sequence[str]) -> list[str | None]:
+        """The reasoning for each query (in order), None where the LLM gave none this time."""
         start = time.perf_counter()
         keys = [self.key(q) for q in queries]
         with self.cache:
@@ -83,9 +93,9 @@ class QueryRewriter:
             self.stats["cached"] += sum(1 for k in keys if k not in todo)
             self._generate(todo)
             out = []
-            for k, q in zip(keys, queries, strict=True):
+            for k in keys:
                 hit = self.cache.get(k)
-                out.append(hit["reasoning"] if hit else q)
+                out.append(hit["reasoning"] if hit else None)
         if todo:
             logger.info("rewrote %d queries in %.1fs (%s)", len(todo), time.perf_counter() - start, dict(self.stats))
         return out
@@ -156,6 +166,42 @@ class RewriteWrapper:
 
     def describe(self) -> dict[str, Any]:
         return {"rewrite": self.rewriter.describe()}
+
+
+def write_reason_variant(
+    folder: str | Path, rewriter: QueryRewriter, variant: str, source: str = "examples"
+) -> Path:
+    """Write `<folder>/<variant>.jsonl`: the `<source>` examples (.jsonl or .parquet) of a BRIGHT-layout
+    task with each `query` replaced by its LLM reasoning, i.e. a query variant that
+    `reasonembed eval --query-variant <variant>` reads like BRIGHT's own `{llm}_reason` ones.
+
+    The file is written atomically and only when every query was rewritten: a variant silently
+    mixing reasoning and original queries would score as neither. Answers already received stay in
+    the rewriter's cache, so running again retries only the failures.
+    """
+    folder = Path(folder)
+    if variant == source:
+        raise ReasonEmbedError(f"{folder}: the variant name {variant!r} would overwrite the examples it is made from")
+    path = next((folder / f"{source}{ext}" for ext in (".jsonl", ".parquet") if (folder / f"{source}{ext}").exists()),
+                None)
+    if path is None:
+        raise ReasonEmbedError(f"{folder}: no {source}.jsonl or {source}.parquet to rewrite")
+    records = []
+    for line, record in iter_table(path):
+        if not isinstance(record.get("query"), str) or not record["query"].strip():
+            raise RecordError(path, line, "query", "missing, empty or not a string")
+        records.append(record)
+    reasonings = rewriter.reasonings([r["query"] for r in records])
+    failed = [r["id"] if "id" in r else i for i, (r, x) in enumerate(zip(records, reasonings, strict=True)) if x is None]
+    if failed:
+        raise ReasonEmbedError(
+            f"{path}: {len(failed)} of {len(records)} queries could not be rewritten (first: {failed[0]!r}; "
+            f"{rewriter.failures[-1]['error'] if rewriter.failures else 'no answer'}); nothing written, the "
+            "answers received are cached: run again to retry the rest"
+        )
+    out = folder / f"{variant}.jsonl"
+    write_jsonl(out, ({**r, "query": x} for r, x in zip(records, reasonings, strict=True)))
+    return out
 
 
 def build_rewriter(
