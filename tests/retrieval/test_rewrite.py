@@ -241,3 +241,21 @@ def test_write_reason_variant_refuses_to_write_an_incomplete_variant(tmp_path: P
     assert not (folder / "partial_reason.jsonl").exists()
     with pytest.raises(ReasonEmbedError, match="examples"):
         write_reason_variant(folder, QueryRewriter(openai_llm(server), tmp_path / "cache"), "examples")
+
+
+def test_a_client_that_gives_up_raises_through_the_rewriter_and_keeps_the_answers(tmp_path: Path) -> None:
+    """The client's loud failure (an endpoint failing every request) is not swallowed as a fallback."""
+    import reasonembed.llm.base as llm_base
+
+    unavailable = getattr(llm_base, "LLMUnavailableError", None)
+    if unavailable is None:
+        pytest.skip("this client has no consecutive-failure limit yet (the synth branch adds it)")
+
+    def script(body, n):  # two answers, then the endpoint refuses everything
+        return _echo(body, n) if n <= 2 else Reply(404, {"error": "no such model"})
+
+    with ScriptedOpenAIServer(script) as server:
+        rewriter = QueryRewriter(openai_llm(server, max_concurrency=1, max_consecutive_failures=3), tmp_path)
+        with pytest.raises(unavailable):
+            rewriter.rewrite([f"query {i}" for i in range(10)])
+    assert len(_lines(tmp_path / "rewrite" / "rewrites.jsonl")) == 2
