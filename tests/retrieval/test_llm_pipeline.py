@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llm_searcher_helpers import (
@@ -17,7 +18,7 @@ from llm_searcher_helpers import (
     tiny_task,
 )
 
-from reasonembed.evaluation.datasets import EvalTask, load_eval_dataset
+from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.evaluation.metrics import mean_metrics, score_run
 from reasonembed.llm import LLMConfig, SamplingParams, build_llm
 from reasonembed.retrieval.base import clean_excluded
@@ -28,16 +29,16 @@ from reasonembed.retrieval.rerank import LLMReranker, RerankingSearcher
 from reasonembed.retrieval.rewrite import QueryRewriter, RewritingSearcher
 
 
-def _task(tmp_path: Path) -> EvalTask:
+def _task(tmp_path: Path) -> Any:
     return next(iter(load_eval_dataset(tiny_task(tmp_path / "tiny")).tasks.values()))
 
 
-def _run(searcher, task: EvalTask, k: int = 10) -> dict[str, dict[str, float]]:
+def _run(searcher, task: Any, k: int = 10) -> dict[str, dict[str, float]]:
     hits = searcher.batch_search(task.query_texts, task.query_ids, k, task.excluded)
     return {qid: {h.docid: h.score for h in hs} for qid, hs in hits.items()}
 
 
-def _assert_valid_run(run: dict[str, dict[str, float]], task: EvalTask) -> dict[str, float]:
+def _assert_valid_run(run: dict[str, dict[str, float]], task: Any) -> dict[str, float]:
     assert set(run) == set(task.query_ids)
     for qid, docs in run.items():
         assert docs and not set(docs) & clean_excluded(task.excluded.get(qid))
