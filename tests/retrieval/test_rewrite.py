@@ -163,10 +163,26 @@ def test_corrupt_cache_line_names_file_and_line(tmp_path: Path) -> None:
             QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"])
 
 
-def test_a_cache_in_use_by_another_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+def test_a_cache_in_use_waits_for_the_holder_then_reuses_its_answers(tmp_path: Path) -> None:
+    """Two processes on one cache (e.g. torchrun ranks running the same evaluation): the second
+    waits for the first to finish, then finds its answers instead of asking the LLM again."""
+    import threading
+
+    with ScriptedOpenAIServer(_echo) as server:
+        QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"])
+        holder = FolderLock(tmp_path / "rewrite", "rewrites cache").acquire()
+        threading.Timer(1.0, holder.release).start()
+        start = time.monotonic()
+        assert QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"]) == ["reasoning about q"]
+        assert time.monotonic() - start >= 0.9 and server.calls == 1
+
+
+def test_a_cache_in_use_past_the_lock_timeout_is_refused_with_the_holder_named(tmp_path: Path) -> None:
     with FolderLock(tmp_path / "rewrite", "rewrites cache"), ScriptedOpenAIServer(_echo) as server:
+        rewriter = QueryRewriter(openai_llm(server), tmp_path)
+        rewriter.cache.lock_timeout_s = 0.3
         with pytest.raises(FolderLockedError, match=r"another process is writing this rewrites cache \(pid"):
-            QueryRewriter(openai_llm(server), tmp_path).rewrite(["q"])
+            rewriter.rewrite(["q"])
         assert server.calls == 0
 
 

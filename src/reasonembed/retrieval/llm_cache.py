@@ -9,9 +9,11 @@ stale answer, and an unchanged one is never paid for twice.
 Storage is one append-only JSONL file per tool (`<cache_dir>/<tool>/<tool>s.jsonl`) written with
 `reasonembed.io.ResumableJsonlWriter`: every answer is flushed as it arrives, a line torn by a
 SIGKILL is cut off on the next open, and a key is never written twice. While a tool uses the
-cache the folder is held with `FolderLock`, so two processes never interleave their appends (the
-second one gets a `FolderLockedError` naming the holder). Only failures are never stored: they are
-asked again on the next run.
+cache the folder is held with `FolderLock`, so two processes never interleave their appends. A
+second process (another evaluation on the same cache, or every torchrun rank of one) waits for the
+holder, logging who it is, and then reads the holder's answers instead of paying for them again;
+past `lock_timeout_s` (default: no limit) it gets the `FolderLockedError` naming the holder. Only
+failures are never stored: they are asked again on the next run.
 
 The model identity is `backend:model` (`LLM.backend`, `LLM.model`): the endpoint URL does not
 change an answer, and the local backend's load path (GGUF file, then its cached HF copy) must not
@@ -22,13 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from reasonembed.errors import RecordError
-from reasonembed.io import FolderLock, ResumableJsonlWriter, iter_jsonl
+from reasonembed.io import FolderLock, FolderLockedError, ResumableJsonlWriter, iter_jsonl
 from reasonembed.llm import LLM, LLMConfig, build_llm
+
+logger = logging.getLogger(__name__)
+LOCK_POLL_S = 0.2
 
 
 def model_identity(llm: LLM) -> str:
@@ -59,7 +66,8 @@ class LLMResultCache:
     flushes one record; leaving closes the file and releases the lock.
     """
 
-    def __init__(self, folder: str | Path | None, name: str, keep: Sequence[str]):
+    def __init__(self, folder: str | Path | None, name: str, keep: Sequence[str], lock_timeout_s: float | None = None):
+        self.lock_timeout_s = lock_timeout_s
         self.folder = Path(folder) if folder is not None else None
         self.path = self.folder / f"{name}.jsonl" if self.folder is not None else None
         self.name = name
@@ -71,7 +79,7 @@ class LLMResultCache:
     def __enter__(self) -> LLMResultCache:
         if self.folder is None or self.path is None:
             return self
-        self._lock = FolderLock(self.folder, f"{self.name} cache").acquire()
+        self._lock = self._acquire(self.folder)
         try:
             self._writer = ResumableJsonlWriter(self.path, key=lambda r: r.get("key"))
             self._values = {}
@@ -84,6 +92,21 @@ class LLMResultCache:
             self.__exit__()
             raise
         return self
+
+    def _acquire(self, folder: Path) -> FolderLock:
+        """The folder lock, waiting (up to `lock_timeout_s`) while another process holds it."""
+        deadline = None if self.lock_timeout_s is None else time.monotonic() + self.lock_timeout_s
+        waiting = False
+        while True:
+            try:
+                return FolderLock(folder, f"{self.name} cache").acquire()
+            except FolderLockedError as exc:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                if not waiting:
+                    logger.warning("%s; waiting for it (its answers will be reused)", exc)
+                    waiting = True
+            time.sleep(LOCK_POLL_S)
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._values.get(key)
