@@ -119,6 +119,23 @@ def test_cache_second_run_makes_zero_calls_and_changed_text_is_asked_again(tmp_p
         assert server.calls == 4
 
 
+def test_a_failed_followup_is_counted_as_asked_and_failed(tmp_path: Path) -> None:
+    p = _inner_order()
+    by_text = {t: i for i, t in TEXT.items()}
+
+    def script(body, n):  # no score in the first answer; the follow-up call is refused
+        if is_followup(body):
+            return Reply(400, {"error": "rejected"})
+        assert by_text[judged_pair(body)[1].strip()] == p[0]
+        return Reply(body=completion("no score here"))
+
+    with ScriptedOpenAIServer(script) as server:
+        reranker = LLMReranker(openai_llm(server), tmp_path)
+        assert reranker.score_pairs([(QUERY, p[0], TEXT[p[0]])]) == [None]
+        assert server.calls == 2
+    assert reranker.stats["followup_asked"] == 1 and reranker.stats["llm_failed"] == 1
+
+
 def test_llm_failures_keep_the_inner_slot_are_counted_and_not_cached(tmp_path: Path) -> None:
     p = _inner_order()
     first = {p[0]: _tag(1), p[1]: _tag(3), p[2]: _tag(5)}

@@ -89,6 +89,7 @@ class Judgement:
     followup: str | None = None
     followup_parse: str | None = None
     error: str | None = None
+    asked_followup: bool = False
 
 
 def judge_requests(
@@ -117,11 +118,11 @@ def judge_requests(
     for request, result in llm.map(followups):
         answer = pending[request.key][1]
         if not result.ok:
-            yield Judgement(request.key, None, "failed", answer, error=result.error)
+            yield Judgement(request.key, None, "failed", answer, error=result.error, asked_followup=True)
             continue
         score, rule = parse_followup_score(result.text)
         status = "followup" if score is not None else "unparsable"
-        yield Judgement(request.key, score, status, answer, followup=result.text, followup_parse=rule)
+        yield Judgement(request.key, score, status, answer, result.text, rule, asked_followup=True)
 
 
 class LLMReranker:
@@ -190,7 +191,7 @@ class LLMReranker:
         return scores
 
     def _record(self, judged: Judgement, query: str, doc_id: str, text: str) -> None:
-        if judged.followup is not None:
+        if judged.asked_followup:
             self.stats["followup_asked"] += 1
         if judged.status == "failed":
             self.stats["llm_failed"] += 1
