@@ -227,10 +227,11 @@ class RerankingSearcher(BatchSearcher):
     """`inner`'s top `depth` reordered by `reranker`, the rest of the inner list below (see module doc).
 
     `doc_texts` gives each document's text: a mapping, or a lookup function such as
-    `IndexSearcher.document` (a KeyError means "no such document").
+    `IndexSearcher.document` (a KeyError means "no such document"). Subclasses reorder differently
+    by overriding `_reorder` (`listwise.ListwiseRerankingSearcher`).
     """
 
-    def __init__(self, inner: Searcher, reranker: LLMReranker, depth: int = 100,
+    def __init__(self, inner: Searcher, reranker: Any, depth: int = 100,
                  doc_texts: Mapping[str, str] | Callable[[str], str] | None = None):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -242,13 +243,17 @@ class RerankingSearcher(BatchSearcher):
         self.doc_texts = doc_texts
         self.llm_scores: dict[str, dict[str, int | None]] = {}
 
-    def _text(self, doc_id: str) -> str | None:
+    def _text(self, doc_id: str, qid: str) -> str:
         if isinstance(self.doc_texts, Mapping):
-            return self.doc_texts.get(doc_id)
-        try:
-            return self.doc_texts(doc_id)
-        except KeyError:
-            return None
+            text = self.doc_texts.get(doc_id)
+        else:
+            try:
+                text = self.doc_texts(doc_id)
+            except KeyError:
+                text = None
+        if text is None:
+            raise ConfigError(f"reranking: no document text for doc id {doc_id!r} (query {qid!r})")
+        return text
 
     def batch_search(
         self,
@@ -258,24 +263,28 @@ class RerankingSearcher(BatchSearcher):
         excluded: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, list[Hit]]:
         first = self.inner.batch_search(queries, qids, max(k, self.depth), excluded)
-        pairs = []
-        for query, qid in zip(queries, qids, strict=True):
-            for hit in first.get(qid, [])[: self.depth]:
-                text = self._text(hit.docid)
-                if text is None:
-                    raise ConfigError(f"reranking: no document text for doc id {hit.docid!r} (query {qid!r})")
-                pairs.append((query, hit.docid, text))
-        scores = iter(self.reranker.score_pairs(pairs))
+        heads = [first.get(qid, [])[: self.depth] for qid in qids]
+        texts = [[self._text(h.docid, qid) for h in head] for qid, head in zip(qids, heads, strict=True)]
+        orders = self._reorder(list(queries), list(qids), heads, texts)
         out: dict[str, list[Hit]] = {}
+        for qid, order in zip(qids, orders, strict=True):
+            full = order + list(first.get(qid, [])[self.depth :])
+            out[qid] = [Hit(h.docid, float(len(full) - i)) for i, h in enumerate(full)][:k]
+        return out
+
+    def _reorder(self, queries: list[str], qids: list[str], heads: list[list[Hit]],
+                 texts: list[list[str]]) -> list[list[Hit]]:
+        """Pointwise: every (query, head document) scored 1-5, then `rerank_order`."""
+        pairs = [(q, h.docid, t) for q, head, ts in zip(queries, heads, texts, strict=True)
+                 for h, t in zip(head, ts, strict=True)]
+        scores = iter(self.reranker.score_pairs(pairs))
         self.llm_scores = {}
-        for qid in qids:
-            hits = first.get(qid, [])
-            head = hits[: self.depth]
+        orders = []
+        for qid, head in zip(qids, heads, strict=True):
             head_scores = [next(scores) for _ in head]
             self.llm_scores[qid] = {h.docid: s for h, s in zip(head, head_scores, strict=True)}
-            order = rerank_order(head, head_scores) + list(hits[self.depth :])
-            out[qid] = [Hit(h.docid, float(len(order) - i)) for i, h in enumerate(order)][:k]
-        return out
+            orders.append(rerank_order(head, head_scores))
+        return orders
 
 
 PER_TASK = "per-task"
