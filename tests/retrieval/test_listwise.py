@@ -75,3 +75,14 @@ def test_excluded_ids_stay_excluded_and_are_never_shown(tmp_path: Path) -> None:
         shown = " ".join(b["messages"][-1]["content"] for b in server.bodies)
     assert p[0] not in {h.docid for h in out} and len(out) == 5
     assert TEXT[p[0]] not in shown
+
+
+def test_failed_calls_leave_the_window_are_counted_and_asked_again(tmp_path: Path) -> None:
+    with ScriptedOpenAIServer(lambda body, n: Reply(400, {"error": "too long"})) as server:
+        reranker = ListwiseReranker(openai_llm(server), tmp_path, window=6)
+        out = ListwiseRerankingSearcher(_inner(), reranker, 6, TEXT).batch_search([QUERY], ["q"], k=6)["q"]
+        assert [h.docid for h in out] == _order() and server.calls == 1
+        assert reranker.stats["llm_failed"] == 1 and reranker.failures[0]["error"].startswith("http 400")
+        ListwiseRerankingSearcher(_inner(), ListwiseReranker(openai_llm(server), tmp_path, window=6), 6,
+                                  TEXT).batch_search([QUERY], ["q"], k=6)
+        assert server.calls == 2
