@@ -63,10 +63,13 @@ def parse_permutation(text: str, n: int) -> list[int] | None:
 
 
 class ListwiseReranker:
-    """Orders each query's head list with sliding-window listwise LLM calls, cached and resumable."""
+    """Orders each query's head list with sliding-window listwise LLM calls, cached and resumable.
 
-    def __init__(self, llm: LLM, cache_dir: str | Path | None = None, window: int = 20, step: int = 10,
+    `step` (default: half the window) is how far the window moves up each time."""
+
+    def __init__(self, llm: LLM, cache_dir: str | Path | None = None, window: int = 20, step: int | None = None,
                  sampling: SamplingParams = LISTWISE_SAMPLING, max_doc_chars: int = 2000):
+        step = window // 2 if step is None else step
         if window < 2 or not 1 <= step <= window:
             raise ValueError(f"need window >= 2 and 1 <= step <= window, got window={window}, step={step}")
         self.llm = llm
