@@ -1,0 +1,59 @@
+"""Shared pieces of the LLM rewrite/rerank tests: the scripted OpenAI-compatible server (from
+tests/llm, used through its public API), a client pointed at it, readers of the prompts the server
+receives, and the tiny BRIGHT-layout task of tests/evaluation/conftest.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+_TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_TESTS / "llm"))
+
+from openai_server import Reply, ScriptedOpenAIServer, completion  # noqa: E402
+
+from reasonembed.llm import LLM, LLMConfig, build_llm  # noqa: E402
+
+__all__ = ["Reply", "ScriptedOpenAIServer", "completion", "openai_llm", "post_of", "judged_pair", "tiny_task"]
+
+
+def openai_llm(server: ScriptedOpenAIServer, model: str = "scripted", **kw: Any) -> LLM:
+    """The project's real client, pointed at the scripted server, with fast retries."""
+    config = LLMConfig(backend="openai", model=model, base_urls=[server.base_url], backoff_base_s=0.01,
+                       backoff_max_s=0.02, timeout_s=kw.pop("timeout_s", 10.0), max_retries=kw.pop("max_retries", 1),
+                       **kw)
+    return build_llm(config)
+
+
+def last_user(body: dict[str, Any]) -> str:
+    return [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
+
+
+def post_of(body: dict[str, Any]) -> str:
+    """The query text inside a BRIGHT reason prompt (everything before the instructions)."""
+    return last_user(body).split("\nInstructions:", 1)[0]
+
+
+def judged_pair(body: dict[str, Any]) -> tuple[str, str]:
+    """(query, document) inside a judge prompt (the first user turn, also in a follow-up)."""
+    first = [m["content"] for m in body["messages"] if m["role"] == "user"][0]
+    query = re.search(r"\[Begin of Query\]\n(.*?)\n\[End of Query\]", first, re.DOTALL)
+    doc = re.search(r"\[Begin of Document\]\n(.*?)\n\[End of Document\]", first, re.DOTALL)
+    assert query and doc, first
+    return query.group(1), doc.group(1)
+
+
+def is_followup(body: dict[str, Any]) -> bool:
+    return any(m["role"] == "assistant" for m in body["messages"])
+
+
+def tiny_task(folder: Path) -> Path:
+    """The 10-document, 4-query BRIGHT-layout task of tests/evaluation/conftest.py, written to `folder`."""
+    spec = importlib.util.spec_from_file_location("evaluation_fixtures", _TESTS / "evaluation" / "conftest.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_task(folder)
