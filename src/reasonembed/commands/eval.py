@@ -4,6 +4,8 @@
     reasonembed eval --model bm25 --dataset bright --tasks biology,pony --out runs/bm25
     reasonembed eval --model path/to/checkpoint --dataset bright --query-variant gpt4_reason --out runs/ckpt
     reasonembed eval --model minilm --hybrid bm25 --fusion rrf --dataset DIR --out runs/hybrid
+    reasonembed eval --model bm25 --rewrite --rerank 20 --llm backend=openai --llm model=Qwen3-8B \
+        --llm base_urls=[http://127.0.0.1:8000/v1] --dataset DIR --out runs/bm25-reason-rerank
     reasonembed eval --rescore runs/bm25/runs --dataset bright --tasks biology,pony --out runs/rescored
     torchrun --nproc_per_node 8 -m reasonembed.cli eval --model M --dataset bright --out runs/m
 
@@ -19,6 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from reasonembed.commands.llm_options import (
+    LLM_CACHE_OPT,
+    LLM_CONFIG_OPT,
+    LLM_SET_OPT,
+    RERANK_DOMAIN_OPT,
+    RERANK_OPT,
+    REWRITE_OPT,
+    eval_wrappers,
+)
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -85,6 +97,12 @@ def eval_command(
     self_exclude: bool = typer.Option(
         None, "--self-exclude/--no-self-exclude", help="Drop hits whose docid equals the query id (default: on for BEIR)."
     ),
+    rewrite: bool = REWRITE_OPT,
+    rerank: int = RERANK_OPT,
+    rerank_domain: str = RERANK_DOMAIN_OPT,
+    llm_config: Path = LLM_CONFIG_OPT,
+    llm_set: list[str] = LLM_SET_OPT,
+    llm_cache: Path = LLM_CACHE_OPT,
 ) -> None:
     """Evaluate a model on BRIGHT-layout data with the official BRIGHT protocol."""
     from reasonembed.encoding import is_main_process
@@ -97,6 +115,8 @@ def eval_command(
         raise ConfigError("--instruction and --no-instruction exclude each other")
     if (model is None) == (rescore is None):
         raise ConfigError("give exactly one of --model and --rescore")
+    if rescore is not None and (rewrite or rerank):
+        raise ConfigError("--rewrite/--rerank change the search; they do not apply to --rescore")
     common: dict[str, Any] = {
         "tasks": _split(tasks),
         "query_variant": query_variant,
@@ -111,9 +131,8 @@ def eval_command(
         results = rescore_run(rescore, dataset, **common)
     else:
         instr = None if no_instruction else (instruction if instruction else "auto")
-        # Per-task searcher wrappers ((searcher, task) -> searcher), innermost first: the place
-        # where --rewrite (RewritingSearcher) and --rerank (RerankingSearcher) plug in.
-        wrappers: list[Any] = []
+        # Per-task searcher wrappers ((searcher, task) -> searcher), innermost first.
+        wrappers = eval_wrappers(rewrite, rerank, rerank_domain, llm_config, llm_set, llm_cache or out / "llm-cache")
         results = evaluate(
             model,
             dataset,

@@ -176,7 +176,8 @@ def evaluate(
                  len(task.query_ids))
     model = factory.describe()
     if wrappers:
-        model["wrappers"] = [getattr(w, "__name__", type(w).__name__) for w in wrappers]
+        model["wrappers"] = [w.describe() if hasattr(w, "describe") else getattr(w, "__name__", type(w).__name__)
+                             for w in wrappers]
     return _finish(task_results, runs, data, bench, model, instructions, top_k, self_exclude, out_dir)
 
 
