@@ -78,6 +78,13 @@ def test_full_pipeline_with_scripted_llm(tmp_path, corpus, llm_server, minilm):
         assert all(by_pair[(s["query_id"], d)] <= 2 for d in s["neg_ids"])
         assert source_of[s["query_id"]] not in s["pos_ids"] + s["neg_ids"]
         assert s["prompt"].startswith("Given a Math problem")
+    # q' comes from BRIGHT's reasoning prompt, the one `--rewrite` uses at search time
+    from reasonembed.remixer.prompts import REASON_PROMPT_VERSION, reason_messages
+
+    sent = [b["messages"] for b in llm_server.bodies if "Identify the essential problem" in b["messages"][-1]["content"]]
+    assert sorted(map(str, sent)) == sorted(str(reason_messages(q["query"])) for q in queries)
+    reasonings = read_jsonl(run_dir / "reason" / "reasoning.jsonl")
+    assert {r["provenance"]["prompt_version"] for r in reasonings} == {REASON_PROMPT_VERSION}
     stats = compute_stats(cfg)
     assert stats["records"]["samples"] == len(samples)
     assert sum(stats["judge_scores"].values()) == 200 and stats["judge_scores"]["null"] == len(nulls)

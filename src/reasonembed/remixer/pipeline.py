@@ -49,7 +49,7 @@ from reasonembed.llm.base import LLMUnavailableError
 from reasonembed.llm.config import LLMConfig
 from reasonembed.remixer.common import RunPaths, StageResult
 from reasonembed.remixer.config import SynthConfig
-from reasonembed.remixer.prompts import JUDGE_PROMPT_VERSION, PROMPT_VERSION
+from reasonembed.remixer.prompts import JUDGE_PROMPT_VERSION, PROMPT_VERSION, REASON_PROMPT_VERSION
 from reasonembed.stages import Pipeline, Stage, StageOutcome
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def stage_configs(config: SynthConfig) -> dict[str, dict[str, Any]]:
         "mine": {"mine": asdict(config.mine)},
         "judge": {"llm": llm_identity(config.judge_llm or config.llm), "judge": asdict(config.judge),
                   "prompt_version": JUDGE_PROMPT_VERSION, **domains},
-        "reason": {"llm": llm_id, "reason": asdict(config.reason), **domains},
+        "reason": {"llm": llm_id, "reason": asdict(config.reason), "prompt_version": REASON_PROMPT_VERSION},
         "assemble": {"assemble": asdict(config.assemble), "reason_enabled": config.reason.enabled,
                      "seed": config.seed},
     }

@@ -22,6 +22,8 @@ PROMPT_VERSION = "remixer-v1"
 # score follow-up turn (`score_followup_messages`); v3 also reads a follow-up reply that states one
 # plain integer 1–5 without the tag (judge.parse_followup_score).
 JUDGE_PROMPT_VERSION = "remixer-v1+judge-v3"
+# BRIGHT's reason.py prompt (reason_messages): q' in ReMixer, `--rewrite` at search time.
+REASON_PROMPT_VERSION = "bright-reason-v1"
 SCORE_FOLLOWUP = "Based on your analysis, output only the relevance score as <score>N</score> with N from 1 to 5."
 
 
@@ -171,14 +173,17 @@ def score_followup_messages(first: list[dict[str, str]], answer: str) -> list[di
     return [*first, {"role": "assistant", "content": answer}, {"role": "user", "content": SCORE_FOLLOWUP}]
 
 
-def reasoning_messages(spec: DomainSpec, query: str) -> list[dict[str, str]]:
+def reason_messages(query: str) -> list[dict[str, str]]:
+    """BRIGHT's reasoning prompt for one query (METHOD.md B.2), as a one-turn chat: the post on one
+    line, then the three instructions. Used for ReMixer's q' and for query rewriting at search time."""
+    post = query.replace("\n", " ")
     user = (
-        f"{query}\n\n"
+        f"{post}\n"
         "Instructions:\n"
         "1. Identify the essential problem.\n"
-        "2. Think step by step and describe what knowledge (concepts, theorems, algorithms, facts) would be "
-        "relevant and helpful to answer it, in detail.\n"
-        "3. Draft an answer with as many thoughts as you have."
+        "2. Think step by step to reason and describe what information could be relevant and helpful "
+        "to address the questions in detail.\n"
+        "3. Draft an answer with as many thoughts as you have.\n"
     )
     return [{"role": "user", "content": user}]
 

@@ -1,9 +1,10 @@
 """Stage 4, `reason`: the reasoning-augmented query q' that Redapter compares against (DESIGN §1e).
 
 q' = the query, a blank line, then the LLM's reasoning about what knowledge would answer it. The
-released ReasonEmbed code never shows how q' was made (METHOD §3.2, "unresolved"); we follow BRIGHT's
-reasoning-query recipe (identify the problem, reason step by step about useful knowledge, draft an
-answer; T=0.8, top_p=0.8). Empty replies are counted and write nothing (retried next run).
+released ReasonEmbed code never shows how q' was made (METHOD §3.2, "unresolved"); we use BRIGHT's
+reasoning prompt (`prompts.reason_messages`, the one `--rewrite` uses at search time: identify the
+problem, reason step by step about useful information, draft an answer; T=0.8, top_p=0.8). Empty
+replies are counted and write nothing (retried next run).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from tqdm import tqdm
 from reasonembed.io import ResumableJsonlWriter, iter_jsonl
 from reasonembed.llm.base import LLM, ChatRequest
 from reasonembed.records import Query, validate_record
-from reasonembed.remixer.common import RunPaths, StageResult, domain_spec, domain_specs, require, seed_of
+from reasonembed.remixer.common import RunPaths, StageResult, require, seed_of
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.generate import provenance
-from reasonembed.remixer.prompts import reasoning_messages
+from reasonembed.remixer.prompts import REASON_PROMPT_VERSION, reason_messages
 
 
 def reasoning_query(query: str, reasoning: str) -> str:
@@ -35,7 +36,6 @@ def run_reason(config: SynthConfig, llm: LLM, queries: str | Path | None = None,
     qpath = require(Path(queries) if queries else paths.queries, "generate")
     output = Path(out) if out else paths.reasoning
     qs = [validate_record(r, Query, qpath, n) for n, r in iter_jsonl(qpath)]
-    specs = domain_specs(config)
     sampling = config.reason.sampling.params()
     counts: Counter[str] = Counter(queries=len(qs))
     with ResumableJsonlWriter(output, key=lambda r: r["query_id"]) as writer:
@@ -43,7 +43,7 @@ def run_reason(config: SynthConfig, llm: LLM, queries: str | Path | None = None,
         def todo() -> Iterator[ChatRequest]:
             for q in qs:
                 if not writer.done(q.id):
-                    messages = reasoning_messages(domain_spec(config, q.domain, specs), q.query)
+                    messages = reason_messages(q.query)
                     yield ChatRequest(q, messages, sampling, seed_of(q.id, "reason"), config.reason.extra_body or None)
 
         pending = sum(1 for q in qs if not writer.done(q.id))
@@ -58,6 +58,7 @@ def run_reason(config: SynthConfig, llm: LLM, queries: str | Path | None = None,
                 continue
             writer.write({"query_id": q.id, "reasoning": result.text.strip(),
                           "reasoning_query": reasoning_query(q.query, result.text),
-                          "provenance": provenance(llm, sampling.to_dict(), request.seed, "reason")})
+                          "provenance": {**provenance(llm, sampling.to_dict(), request.seed, "reason"),
+                                         "prompt_version": REASON_PROMPT_VERSION}})
             counts["written"] += 1
     return StageResult("reason", output, dict(counts), time.perf_counter() - start)

@@ -40,27 +40,13 @@ from reasonembed.errors import ReasonEmbedError, RecordError
 from reasonembed.io import iter_table, write_jsonl
 from reasonembed.llm import LLM, ChatRequest, LLMConfig, SamplingParams
 from reasonembed.remixer.common import seed_of
+from reasonembed.remixer.prompts import REASON_PROMPT_VERSION, reason_messages
 from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher
 from reasonembed.retrieval.llm_cache import LLMResultCache, as_llm, cache_key, model_identity, text_hash
 
 logger = logging.getLogger(__name__)
 
-REASON_PROMPT_VERSION = "bright-reason-v1"
 REASON_SAMPLING = SamplingParams(temperature=0.8, top_p=0.8, top_k=None, max_tokens=2048)
-
-
-def reason_messages(query: str) -> list[dict[str, str]]:
-    """BRIGHT's reasoning prompt for one query (METHOD.md B.2), as a one-turn chat."""
-    post = query.replace("\n", " ")
-    user = (
-        f"{post}\n"
-        "Instructions:\n"
-        "1. Identify the essential problem.\n"
-        "2. Think step by step to reason and describe what information could be relevant and helpful "
-        "to address the questions in detail.\n"
-        "3. Draft an answer with as many thoughts as you have.\n"
-    )
-    return [{"role": "user", "content": user}]
 
 
 class QueryRewriter:
