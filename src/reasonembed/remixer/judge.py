@@ -35,9 +35,10 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -99,6 +100,58 @@ def parse_followup_score(text: str) -> tuple[int | None, str | None]:
     return int(match.group()), "number"
 
 
+@dataclass
+class JudgeOutcome:
+    """The outcome of judging one pair: status is ok | followup | unparsable | failed."""
+
+    request: ChatRequest
+    score: int | None
+    status: str
+    rationale: str = ""
+    followup: str | None = None
+    followup_parse: str | None = None
+    followup_request: ChatRequest | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> Any:
+        return self.request.key
+
+
+def judge_requests(llm: LLM, requests: Iterable[ChatRequest], followup: SamplingParams | None,
+                   followup_seed: Callable[[ChatRequest], int | None] | None = None) -> Iterator[JudgeOutcome]:
+    """Run judge prompts; an answer without a `<score>` gets one follow-up turn (when `followup` is
+    set) asking for the score alone. Used by the judge stage and by LLM reranking.
+
+    Yields one outcome per request, in completion order: first every answer that needs no follow-up
+    (and every failed call), then the follow-ups' outcomes. `followup_seed(first_request)` seeds the
+    follow-up (default: derived from the first request's seed); it inherits the request's extra fields.
+    """
+    seed_for = followup_seed or (lambda first: None if first.seed is None else seed_of(first.seed, "followup"))
+    pending: dict[Any, tuple[ChatRequest, str]] = {}
+    for request, result in llm.map(requests):
+        if not result.ok:
+            yield JudgeOutcome(request, None, "failed", error=result.error)
+            continue
+        score = parse_score(result.text)
+        if score is None and followup is not None:
+            pending[request.key] = (request, result.text)
+            continue
+        yield JudgeOutcome(request, score, "ok" if score is not None else "unparsable", result.text)
+    followups = (
+        ChatRequest(key, score_followup_messages(first.messages, answer), followup, seed_for(first), first.extra)
+        for key, (first, answer) in pending.items()
+    )
+    for request, result in llm.map(followups):
+        first, answer = pending[request.key]
+        if not result.ok:
+            yield JudgeOutcome(first, None, "failed", answer, followup_request=request, error=result.error)
+            continue
+        score, rule = parse_followup_score(result.text)
+        status = "followup" if score is not None else "unparsable"
+        yield JudgeOutcome(first, score, status, answer, result.text, rule, followup_request=request)
+
+
 def pair_key(query_id: str, doc_id: str) -> str:
     return f"{query_id}\t{doc_id}"
 
@@ -146,55 +199,34 @@ def _first_request(config: SynthConfig, qs: dict[str, Query], docs: dict, specs:
 
 def _judge_chunk(config: SynthConfig, llm: LLM, requests: Iterator[ChatRequest], followup_sampling: SamplingParams,
                  writer: ResumableJsonlWriter, counts: Counter[str], bar: tqdm) -> None:
-    """First answers for a chunk of pairs; then one follow-up `map` over the score-less ones."""
-    pending: dict[tuple[str, str], tuple[ChatRequest, str]] = {}
-    for request, result in llm.map(requests):
-        if not result.ok:
-            counts["llm_failed"] += 1
-            bar.update()
-            continue
-        score = parse_score(result.text)
-        if score is None and config.judge.score_followup:
-            pending[request.key] = (request, result.text)
-            continue
-        _write(writer, counts, llm, request, score, "ok" if score is not None else "unparsable", result.text)
+    """First answers for a chunk of pairs; then one follow-up round over the score-less ones."""
+    followup = followup_sampling if config.judge.score_followup else None
+    for judged in judge_requests(llm, requests, followup, lambda first: seed_of(*first.key, "judge-followup")):
         bar.update()
-    if not pending:
-        return
-    followups = (
-        ChatRequest(key, score_followup_messages(first.messages, answer), followup_sampling,
-                    seed_of(*key, "judge-followup"), first.extra)
-        for key, (first, answer) in pending.items()
-    )
-    for request, result in llm.map(followups):
-        first, answer = pending[request.key]
-        bar.update()
-        counts["followup_asked"] += 1
-        if not result.ok:
+        if judged.followup_request is not None:
+            counts["followup_asked"] += 1
+        if judged.status == "failed":
             counts["llm_failed"] += 1
             continue
-        score, rule = parse_followup_score(result.text)
-        if score is not None:
+        if judged.status == "followup":
             counts["followup_scored"] += 1
-            counts[f"followup_parse_{rule}"] += 1
-        _write(writer, counts, llm, first, score, "followup" if score is not None else "unparsable", answer,
-               followup=result.text, followup_request=request, followup_parse=rule)
+            counts[f"followup_parse_{judged.followup_parse}"] += 1
+        _write(writer, counts, llm, judged)
 
 
-def _write(writer: ResumableJsonlWriter, counts: Counter[str], llm: LLM, request: ChatRequest, score: int | None,
-           status: str, rationale: str, followup: str | None = None, followup_request: ChatRequest | None = None,
-           followup_parse: str | None = None) -> None:
-    counts["unparsable" if score is None else f"score_{score}"] += 1
-    counts[f"status_{status}"] += 1
+def _write(writer: ResumableJsonlWriter, counts: Counter[str], llm: LLM, judged: JudgeOutcome) -> None:
+    counts["unparsable" if judged.score is None else f"score_{judged.score}"] += 1
+    counts[f"status_{judged.status}"] += 1
+    request = judged.request
     prov = provenance(llm, request.sampling.to_dict(), request.seed, "judge")
     prov["prompt_version"] = JUDGE_PROMPT_VERSION
-    record = {"query_id": request.key[0], "doc_id": request.key[1], "score": score, "status": status,
-              "rationale": rationale}
-    if followup_request is not None:
-        record["followup"] = followup
-        if followup_parse is not None:
-            record["followup_parse"] = followup_parse
-        prov["followup"] = {"sampling": followup_request.sampling.to_dict(), "seed": followup_request.seed}
+    record = {"query_id": request.key[0], "doc_id": request.key[1], "score": judged.score, "status": judged.status,
+              "rationale": judged.rationale}
+    if judged.followup_request is not None:
+        record["followup"] = judged.followup
+        if judged.followup_parse is not None:
+            record["followup_parse"] = judged.followup_parse
+        prov["followup"] = {"sampling": judged.followup_request.sampling.to_dict(), "seed": judged.followup_request.seed}
     record["provenance"] = prov
     writer.write(record)
     counts["written"] += 1

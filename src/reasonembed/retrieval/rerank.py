@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +43,12 @@ from reasonembed.errors import ConfigError
 from reasonembed.llm import LLM, ChatRequest, LLMConfig, SamplingParams
 from reasonembed.remixer.common import seed_of
 from reasonembed.remixer.config import JudgeConfig
-from reasonembed.remixer.judge import CHUNK_PAIRS, parse_followup_score, parse_score
+from reasonembed.remixer.judge import CHUNK_PAIRS, JudgeOutcome, judge_requests
 from reasonembed.remixer.prompts import (
     BRIGHT_DOMAINS,
     JUDGE_PROMPT_VERSION,
     DomainSpec,
     judge_messages,
-    score_followup_messages,
 )
 from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher
 from reasonembed.retrieval.llm_cache import LLMResultCache, as_llm, cache_key, model_identity, text_hash
@@ -76,53 +75,6 @@ def resolve_domain(domain: str | DomainSpec | None) -> DomainSpec:
     if domain not in BRIGHT_DOMAINS:
         raise ConfigError(f"rerank domain {domain!r} is not one of: generic, {', '.join(sorted(BRIGHT_DOMAINS))}")
     return BRIGHT_DOMAINS[domain]
-
-
-@dataclass
-class Judgement:
-    """The outcome of judging one pair: status is ok | followup | unparsable | failed."""
-
-    key: Any
-    score: int | None
-    status: str
-    rationale: str = ""
-    followup: str | None = None
-    followup_parse: str | None = None
-    error: str | None = None
-    asked_followup: bool = False
-
-
-def judge_requests(
-    llm: LLM, requests: Iterable[ChatRequest], followup: SamplingParams | None
-) -> Iterator[Judgement]:
-    """Run judge prompts; answers without a `<score>` get one follow-up turn (if `followup` is set).
-
-    Yields one Judgement per request, in completion order: first every answer that needs no
-    follow-up (and every failed call), then the follow-ups' outcomes.
-    """
-    pending: dict[Any, tuple[ChatRequest, str]] = {}
-    for request, result in llm.map(requests):
-        if not result.ok:
-            yield Judgement(request.key, None, "failed", error=result.error)
-            continue
-        score = parse_score(result.text)
-        if score is None and followup is not None:
-            pending[request.key] = (request, result.text)
-            continue
-        yield Judgement(request.key, score, "ok" if score is not None else "unparsable", result.text)
-    followups = (
-        ChatRequest(key, score_followup_messages(first.messages, answer), followup,
-                    None if first.seed is None else seed_of(first.seed, "followup"))
-        for key, (first, answer) in pending.items()
-    )
-    for request, result in llm.map(followups):
-        answer = pending[request.key][1]
-        if not result.ok:
-            yield Judgement(request.key, None, "failed", answer, error=result.error, asked_followup=True)
-            continue
-        score, rule = parse_followup_score(result.text)
-        status = "followup" if score is not None else "unparsable"
-        yield Judgement(request.key, score, status, answer, result.text, rule, asked_followup=True)
 
 
 class LLMReranker:
@@ -190,8 +142,8 @@ class LLMReranker:
             logger.warning("%d of %d rerank calls failed; those documents keep their first-stage slot", failed, len(todo))
         return scores
 
-    def _record(self, judged: Judgement, query: str, doc_id: str, text: str) -> None:
-        if judged.asked_followup:
+    def _record(self, judged: JudgeOutcome, query: str, doc_id: str, text: str) -> None:
+        if judged.followup_request is not None:
             self.stats["followup_asked"] += 1
         if judged.status == "failed":
             self.stats["llm_failed"] += 1
