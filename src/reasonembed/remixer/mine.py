@@ -39,7 +39,7 @@ class EmbedderLike(Protocol):
     def encode_documents(self, docs: list[str]) -> np.ndarray: ...
 
 
-def build_embedder(config: SynthConfig) -> Any:
+def mining_embedder(config: SynthConfig) -> Any:
     from reasonembed.embedder import Embedder
 
     m = config.mine
@@ -94,7 +94,7 @@ def run_mine(config: SynthConfig, embedder: Any | None = None, queries: str | Pa
         counts["skipped_done"] = len(all_queries) - len(todo)
         if not todo:
             return StageResult("mine", output, dict(counts), time.perf_counter() - start)
-        embedder = embedder or build_embedder(config)
+        embedder = embedder or mining_embedder(config)
         info = _describe(embedder)
         prov = {"stage": "mine", "embedder": info, "top_k": config.mine.top_k, "search_k": config.mine.search_k,
                 "use_instruction": config.mine.use_instruction, "source_removed": True}
