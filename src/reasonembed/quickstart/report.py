@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from reasonembed.bootstrap import bootstrap_ci95
+from reasonembed.plotting import new_figure, save_figure
+
 COLUMNS = {
     "eval": "eval part: unseen theorems",
     "train": "train part: seen corpus",
@@ -32,10 +35,8 @@ def paired_difference(a: Mapping[str, float], b: Mapping[str, float], n: int = 2
     if not shared:
         return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
     diff = np.array([a[q] - b[q] for q in shared], dtype=float)
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(n, diff.size))].mean(axis=1)
-    lo, hi = np.percentile(means, (2.5, 97.5))
-    return {"mean": float(diff.mean()), "lo": float(lo), "hi": float(hi), "n": int(diff.size)}
+    lo, hi = bootstrap_ci95(lambda idx: diff[idx].mean(axis=1), diff.size, n, seed)
+    return {"mean": float(diff.mean()), "lo": lo, "hi": hi, "n": int(diff.size)}
 
 
 def verdict(diff: Mapping[str, float]) -> str:
@@ -81,22 +82,12 @@ def comparison_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], 
     return "\n".join(lines), sentences
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: str | Path) -> Path | None:
     """Training loss against optimizer step, one line per trained model."""
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure()
     for name, points in curves.items():
         steps, losses = zip(*points, strict=True)
         ax.plot(steps, losses, marker="o", markersize=3, label=name)
@@ -104,11 +95,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: 
     ax.set_ylabel("training loss")
     ax.set_title("Training loss")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: float | None = None,
@@ -118,8 +105,7 @@ def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: floa
     values = {k: vs for k, vs in values.items() if vs}
     if not values:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure()
     top = max(max(vs) for vs in values.values())
     bins = np.linspace(0.0, max(top, 1.0) * 1.05, 25)
     for name, vs in values.items():
@@ -131,11 +117,7 @@ def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: floa
     ax.set_ylabel("samples")
     ax.set_title(title, fontsize=9)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def stage_table(stages: Sequence[Mapping[str, Any]]) -> str:
