@@ -27,6 +27,30 @@ COLUMNS = {
     "train": "train part: seen corpus",
     "entailmentbank": "EntailmentBank: another domain",
 }
+# What a row of the results is, so the report picks rows by role and never by display name:
+# "base" is the reference every comparison is made against; "base+instruction" and "trained" are compared with it.
+ROLES = ("lexical", "base", "base+instruction", "hybrid", "trained")
+BASE_MODEL = "minilm"  # the untrained model's id in the evaluation runner
+
+
+def system_role(model: Any, instructed: bool = False, hybrid_of: Sequence[str] | None = None) -> str:
+    """The role of a results row from what it ran: a fusion, BM25, the base model (with or without the task
+    instruction), or anything else, i.e. a trained model directory."""
+    if hybrid_of:
+        return "hybrid"
+    if model == "bm25":
+        return "lexical"
+    if model == BASE_MODEL:
+        return "base+instruction" if instructed else "base"
+    return "trained"
+
+
+def with_role(roles: Mapping[str, str], *wanted: str) -> list[str]:
+    """Names of the rows whose role is one of `wanted`, in row order; unknown roles are an error."""
+    unknown = sorted(set(wanted) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; valid roles: {list(ROLES)}")
+    return [name for name, role in roles.items() if role in wanted]
 
 
 def paired_difference(a: Mapping[str, float], b: Mapping[str, float], n: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -63,22 +87,34 @@ def score_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], metri
     return "\n".join(lines)
 
 
+def compare(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], base: str, systems: Sequence[str],
+            metric: str = "ndcg@10") -> list[tuple[str, str, dict[str, float]]]:
+    """(system, column, paired difference to `base`) for every system and column both were scored on."""
+    out = []
+    for system in systems:
+        for col in COLUMNS:
+            a = evaluation.get(system, {}).get(col, {}).get("per_query", {})
+            b = evaluation.get(base, {}).get(col, {}).get("per_query", {})
+            if a and b:
+                out.append((system, col, paired_difference({q: m[metric] for q, m in a.items()},
+                                                           {q: m[metric] for q, m in b.items()})))
+    return out
+
+
+def comparison_sentence(system: str, column: str, d: Mapping[str, float]) -> str:
+    return (f"- **{system}** on the {COLUMNS[column]} ({d['n']} queries): {verdict(d)} "
+            f"({100 * d['mean']:+.1f} nDCG@10 points, 95% CI {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f}).")
+
+
 def comparison_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], base: str, systems: Sequence[str],
                      metric: str = "ndcg@10") -> tuple[str, list[str]]:
     """Per system and column: difference to `base` (points) with 95% CI and a verdict; plus sentences."""
     lines = ["| system | query set | Δ nDCG@10 vs " + base + " | 95% CI | verdict |", "|---|---|---|---|---|"]
     sentences = []
-    for system in systems:
-        for col, title in COLUMNS.items():
-            a = evaluation.get(system, {}).get(col, {}).get("per_query", {})
-            b = evaluation.get(base, {}).get(col, {}).get("per_query", {})
-            if not a or not b:
-                continue
-            d = paired_difference({q: m[metric] for q, m in a.items()}, {q: m[metric] for q, m in b.items()})
-            v = verdict(d)
-            lines.append(f"| {system} | {title} | {100 * d['mean']:+.1f} | {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f} | {v} |")
-            sentences.append(f"- **{system}** on the {title} ({d['n']} queries): {v} "
-                             f"({100 * d['mean']:+.1f} nDCG@10 points, 95% CI {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f}).")
+    for system, col, d in compare(evaluation, base, systems, metric):
+        lines.append(f"| {system} | {COLUMNS[col]} | {100 * d['mean']:+.1f} | {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f} "
+                     f"| {verdict(d)} |")
+        sentences.append(comparison_sentence(system, col, d))
     return "\n".join(lines), sentences
 
 

@@ -132,6 +132,7 @@ class QuickstartRun:
     def evaluate(self, folder: Path) -> dict[str, Any]:
         from reasonembed.data import entailmentbank_facts_dev
         from reasonembed.quickstart.evaluate import System, evaluate_systems, load_column
+        from reasonembed.quickstart.report import system_role
 
         e = self.cfg.eval
         columns = {"eval": load_column(self.data / "eval"), "train": load_column(self.data / "train")}
@@ -150,7 +151,8 @@ class QuickstartRun:
                                    batch_size=e.batch_size, log=self.log)
         columns_info = {c: {"source": next(iter(d.tasks.values())).source, "queries": len(next(iter(d.tasks.values())).query_ids),
                             "documents": len(next(iter(d.tasks.values())).doc_ids)} for c, d in columns.items()}
-        write_json(folder / "results.json", {"columns": columns_info, "systems": results})
+        write_json(folder / "results.json", {"columns": columns_info, "systems": results,
+                                             "roles": {s.name: system_role(s.model, s.instructed, s.hybrid_of) for s in systems}})
         return {"columns": columns_info, "systems": [s.name for s in systems],
                 "ndcg@10": {s: {c: r["metrics"]["ndcg@10"] for c, r in per.items()} for s, per in results.items()}}
 
@@ -165,11 +167,6 @@ class QuickstartRun:
                 break
         else:
             return {"skipped": True, "reason": "no trained model"}
-        import torch
-
-        # Embedder.fingerprint sums weights with torch, whose reduction order depends on the thread count:
-        # build with the default count so `reasonembed serve/search` (default threads) accept the index.
-        torch.set_num_threads(getattr(self, "default_threads", torch.get_num_threads()))
         embedder = Embedder(str(model_dir))
         manifest = folder / "manifest.json"
         if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") != embedder.fingerprint:
@@ -230,7 +227,6 @@ class QuickstartRun:
     def run(self) -> dict[str, Any]:
         import torch
 
-        self.default_threads = torch.get_num_threads()
         if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
         try:

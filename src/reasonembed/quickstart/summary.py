@@ -7,21 +7,24 @@ got worse and which did not change is decided by a paired bootstrap over queries
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from reasonembed.errors import RecordError
 from reasonembed.io import read_jsonl
 from reasonembed.quickstart.report import (
     COLUMNS,
+    compare,
+    comparison_sentence,
     comparison_table,
     plot_loss_curves,
     plot_ri,
     render_report,
     score_table,
     stage_table,
+    with_role,
 )
-
-BASE = "MiniLM (base)"
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -138,28 +141,32 @@ def _audit(run: Any, o: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _results(run: Any, o: dict[str, Any]) -> tuple[str, str]:
-    import json
-
-    res = json.loads((run.root / "evaluate" / "results.json").read_text(encoding="utf-8"))
-    systems, cols = res["systems"], res["columns"]
+def results_section(path: Path) -> tuple[str, list[str], list[str]]:
+    """From the evaluate stage's results.json: the score tables, the comparison sentences, and those of the
+    trained models on unseen theorems (for the bottom line). Rows are picked by their role, not their name."""
+    res = json.loads(path.read_text(encoding="utf-8"))
+    systems, cols, roles = res["systems"], res["columns"], res.get("roles")
+    if not isinstance(roles, dict) or set(roles) != set(systems):
+        raise RecordError(path, 1, "roles", "every system needs a role (the evaluate stage of an older version "
+                          "wrote this file: delete the folder and run again)")
+    (base,) = with_role(roles, "base")
     header = ", ".join(f"{COLUMNS[c]}: {v['queries']} queries over {v['documents']} documents" for c, v in cols.items())
     tables = ["nDCG@10 (x100, pytrec_eval, BRIGHT's exclusion rule). " + header + ".", "",
               score_table(systems), "", "Recall@100 (x100):", "", score_table(systems, "recall@100")]
-    trained = [s for s in systems if s.startswith("MiniLM +") or s.endswith("+ instruction")]
-    comp, sentences = comparison_table(systems, BASE, trained)
-    tables += ["", f"Difference to {BASE} per query (paired bootstrap, 2,000 resamples):", "", comp]
-    return "\n".join(tables), "\n".join(sentences)
+    comp, sentences = comparison_table(systems, base, with_role(roles, "base+instruction", "trained"))
+    tables += ["", f"Difference to {base} per query (paired bootstrap, 2,000 resamples):", "", comp]
+    unseen = [comparison_sentence(name, col, d) for name, col, d in compare(systems, base, with_role(roles, "trained"))
+              if col == "eval"]
+    return "\n".join(tables), sentences, unseen
 
 
-def _bottom_line(run: Any, o: dict[str, Any], sentences: str) -> str:
+def _bottom_line(o: dict[str, Any], unseen: list[str]) -> str:
     gold = o["audit"].summary["gold"]
     remix = o["train_remix"].summary
     lines = [f"- Judge: {gold['verdict']} (kappa {gold['kappa']:.2f} vs chance 0; accuracy {gold['accuracy']:.2f} vs "
              f"{gold['chance_accuracy']:.2f}; {gold['n_unparsed']} of {gold['n_pairs']} answers had no parsable score)."
              if gold["n_scored"] else f"- Judge: {gold['verdict']}."]
     lines.append(f"- Synthetic samples: {remix['samples']}" + (" — too few to train on." if remix.get("skipped") else "."))
-    unseen = [line for line in sentences.splitlines() if "unseen theorems" in line and "**MiniLM +" in line]
     lines += unseen or ["- No trained model was evaluated on unseen theorems."]
     return "\n".join(lines)
 
@@ -169,7 +176,7 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
     figures = root / "report"
     figures.mkdir(parents=True, exist_ok=True)
     o = dict(outcomes)
-    results, sentences = _results(run, o)
+    results, sentences, unseen = results_section(root / "evaluate" / "results.json")
     stages = [{"name": n, "wall_s": x.wall_s, "reused": x.reused} for n, x in o.items()]
     idx = o.get("index")
     serve = (f"The index at `{idx.summary['index']}` holds the full bundled corpus embedded with `{idx.summary['model']}`:\n\n"
@@ -179,10 +186,10 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
               "Only the eval-part column (theorems never seen in training) and EntailmentBank (another domain) "
               "measure whether training transferred.")
     sections = [
-        ("Bottom line", _bottom_line(run, o, sentences)),
+        ("Bottom line", _bottom_line(o, unseen)),
         ("What ran", _setup(run, o)),
         ("Results", results),
-        ("What improved and what did not", sentences + "\n\n" + honest),
+        ("What improved and what did not", "\n".join(sentences) + "\n\n" + honest),
         ("Judge audit: is the LLM good enough to label training data?", _audit(run, o)),
         ("Synthesis (ReMixer)", _synth(o) + "\n\n" + _generated(run) + "\n\n" + _samples_note(run, o)),
         ("Training (Redapter)", _training(run, o, figures)),
