@@ -12,7 +12,8 @@ from reasonembed.cli import app
 from reasonembed.embedder import Embedder
 
 TINY = ["--set", "threads=1", "--docs", "4", "--candidates", "3", "--audit-queries", "3", "--epochs", "1",
-        "--set", "train.batch_size=4", "--set", "train.min_samples=2", "--set", "train.max_length=64",
+        "--set", "redapter.train.per_device_train_batch_size=4", "--set", "train.min_samples=2",
+        "--set", "redapter.model.max_query_length=64", "--set", "redapter.model.max_passage_length=64",
         "--set", "eval.entailmentbank_queries=8", "--set", "eval.entailmentbank_docs=300",
         "--set", "synth.gen_tokens=48", "--set", "synth.judge_tokens=48", "--set", "synth.reason_tokens=32"]
 

@@ -2,7 +2,7 @@
 
     reasonembed quickstart --out qs                                   # bundled SmolLM2, ~15 min on 2 cores
     reasonembed quickstart --out qs --llm-url http://host:8000/v1 --llm-model Qwen2.5-72B-Instruct
-    reasonembed quickstart --out qs --docs 40 --candidates 10 --set train.epochs=3
+    reasonembed quickstart --out qs --docs 40 --candidates 10 --set redapter.loss.temperature=0.02
 
 Splits the bundled TheoremQA-Q set by theorem, runs every ReMixer stage on the train part, audits
 the judge against gold labels, trains MiniLM with RI-InfoNCE (and, for comparison, on gold pairs),
@@ -27,13 +27,13 @@ def quickstart_command(
     audit_queries: int = typer.Option(None, "--audit-queries", help="Queries in the judge audit (default 12)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 2)."),
     no_entailmentbank: bool = typer.Option(False, "--no-entailmentbank", help="Skip the EntailmentBank column."),
-    overrides: list[str] = typer.Option(None, "--set", help="Any config field: --set synth.judge_tokens=256 (repeatable)."),
+    overrides: list[str] = typer.Option(None, "--set", help="Any config field: --set synth.judge_tokens=256, --set redapter.loss.temperature=0.02 (repeatable)."),
 ) -> None:
     """Run synthesis → judge audit → training → evaluation on bundled data; write DIR/report.md."""
-    from reasonembed.config import config_to_dict, load_config, provenance_stamp
+    from reasonembed.config import provenance_stamp
     from reasonembed.errors import ConfigError
     from reasonembed.io import write_json
-    from reasonembed.quickstart.config import QuickstartConfig
+    from reasonembed.quickstart.config import load_quickstart_config, quickstart_config_dict
     from reasonembed.quickstart.run import QuickstartRun
 
     sets = [f"out={out}"]
@@ -46,14 +46,14 @@ def quickstart_command(
             raise ConfigError("--llm-model needs --llm-url (the bundled local model has no name to choose)")
         sets.append(f"llm.model={llm_model}")
     for flag, key in ((docs, "synth.docs"), (candidates, "synth.candidates"), (audit_queries, "audit.queries"),
-                      (epochs, "train.epochs")):
+                      (epochs, "redapter.train.num_train_epochs")):
         if flag is not None:
             sets.append(f"{key}={flag}")
     if no_entailmentbank:
         sets.append("eval.entailmentbank=false")
-    cfg = load_config(QuickstartConfig, config, sets + list(overrides or []))
+    cfg = load_quickstart_config(config, sets + list(overrides or []))
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    write_json(Path(cfg.out) / "quickstart_config.json", {"config": config_to_dict(cfg), **provenance_stamp()})
+    write_json(Path(cfg.out) / "quickstart_config.json", {"config": quickstart_config_dict(cfg), **provenance_stamp()})
     run = QuickstartRun(cfg, log=lambda msg: typer.secho(msg, fg=typer.colors.CYAN, err=True))
     outcomes = run.run()
     report = Path(cfg.out) / "report.md"

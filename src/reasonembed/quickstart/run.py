@@ -22,6 +22,7 @@ from typing import Any
 from reasonembed.io import read_jsonl, write_json, write_jsonl
 from reasonembed.quickstart.config import QuickstartConfig
 from reasonembed.quickstart.pipeline import Pipeline, Stage
+from reasonembed.redapter.config import resolved_dict
 
 DOMAIN = "theoremqa_questions"
 SYNTH_STAGES = ("clean", "generate", "mine", "judge", "reason", "assemble")
@@ -112,20 +113,21 @@ class QuickstartRun:
             from reasonembed.quickstart.gold import gold_samples
             from reasonembed.quickstart.training import per_sample_ri, train_model
 
-            t = self.cfg.train
+            t, r = self.cfg.train, self.cfg.redapter
             if which == "gold":
                 samples = gold_samples(self.data / "train", self.spec.instruction, t.gold_negatives)[:t.gold_max_queries]
                 path = folder / "samples.jsonl"
                 write_jsonl(path, samples)
-                return train_model(path, folder, t, "infonce", self.spec.instruction, self.cfg.seed)
+                return train_model(path, folder, r, "infonce", self.spec.instruction, self.cfg.seed)
             path = self.root / "synth" / "assemble" / "train.jsonl"
             samples = read_jsonl(path)
             if len(samples) < t.min_samples:
                 return {"skipped": True, "samples": len(samples),
                         "reason": f"only {len(samples)} assembled samples (< train.min_samples = {t.min_samples})"}
-            out = train_model(path, folder, t, "ri_infonce", self.spec.instruction, self.cfg.seed)
-            ri = {name: per_sample_ri(model, samples, t.group_size, out["batch_size"], t.temperature, t.kappa,
-                                      self.cfg.seed) for name, model in (("base model", None), ("trained", out["model_dir"]))}
+            out = train_model(path, folder, r, "ri_infonce", self.spec.instruction, self.cfg.seed)
+            ri = {name: per_sample_ri(model, samples, r.data.group_size, out["batch_size"], r.loss.temperature,
+                                      r.loss.kappa, self.cfg.seed)
+                  for name, model in (("base model", None), ("trained", out["model_dir"]))}
             return out | {"ri_per_sample": ri}
         return run
 
@@ -191,6 +193,7 @@ class QuickstartRun:
         est_load = 20.0 if c.llm.backend == "local" else 0.0
         audit_calls = c.audit.queries * (c.audit.pos_per_query + c.audit.neg_per_query)
         eb = (c.eval.entailmentbank_docs or 11518) if c.eval.entailmentbank else 0
+        train_key = {"train": asdict(c.train), "redapter": resolved_dict(c.redapter)}
         stages = [
             Stage("prepare", self.prepare, {"seed": c.seed, "split": asdict(c.split)}, [], 2, "cpu", "copy and split the corpus", "data"),
             Stage("synth_clean", self.synth_stage("clean"), {"clean": asdict(s.clean)}, ["prepare"], 3, "cpu",
@@ -205,11 +208,12 @@ class QuickstartRun:
                   ["synth_generate"], n_docs * per_call, "llm", "ReMixer: q' reasoning", "synth/reason"),
             Stage("synth_assemble", self.synth_stage("assemble"), {"assemble": asdict(s.assemble)},
                   ["synth_judge", "synth_reason"], 1, "cpu", "ReMixer: assemble samples", "synth/assemble"),
-            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge)},
+            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge),
+                                        "threshold": s.assemble.pos_min_score},
                   ["prepare", "synth_judge"], audit_calls * per_call, "llm", "judge vs gold labels"),
-            Stage("train_gold", self.train("gold"), {"train": asdict(c.train)}, ["prepare"], 40, "cpu",
+            Stage("train_gold", self.train("gold"), train_key, ["prepare"], 40, "cpu",
                   "MiniLM on gold pairs", "train_gold"),
-            Stage("train_remix", self.train("remix"), {"train": asdict(c.train)}, ["synth_assemble"], 60, "cpu",
+            Stage("train_remix", self.train("remix"), train_key, ["synth_assemble"], 60, "cpu",
                   "MiniLM on ReMixer samples", "train_remix"),
             Stage("evaluate", self.evaluate, {"eval": asdict(c.eval)}, ["train_gold", "train_remix"],
                   20 + 0.012 * eb * 3, "cpu", "score every system"),

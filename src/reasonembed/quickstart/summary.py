@@ -32,7 +32,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _setup(run: Any, o: dict[str, Any]) -> str:
-    c = run.cfg
+    c, r = run.cfg, run.cfg.redapter
     prep = o["prepare"].summary
     llm = o.get("audit").summary.get("model", {}) if "audit" in o else {}
     eb = c.eval.entailmentbank_docs
@@ -45,9 +45,9 @@ def _setup(run: Any, o: dict[str, Any]) -> str:
         f"- ReMixer: {c.synth.docs} source documents, {c.synth.candidates} mined candidates each, "
         f"{c.synth.gen_tokens}/{c.synth.judge_tokens}/{c.synth.reason_tokens} new tokens for generate/judge/reason "
         "(the paper: ~10,000 documents per domain, 100 candidates, 2,048+ tokens).",
-        f"- Training: bundled all-MiniLM-L6-v2, {c.train.epochs} epochs, batch {c.train.batch_size}, group "
-        f"{c.train.group_size}, lr {c.train.learning_rate}, temperature {c.train.temperature}, RI warm-up "
-        f"{c.train.ri_warmup_steps} steps, kappa {c.train.kappa}.",
+        f"- Training: {r.model.model_name_or_path or 'bundled all-MiniLM-L6-v2'}, {r.train.num_train_epochs:g} epochs, "
+        f"batch {r.train.per_device_train_batch_size}, group {r.data.group_size}, lr {r.train.learning_rate}, "
+        f"temperature {r.loss.temperature}, RI warm-up {r.loss.ri_warmup_steps} steps, kappa {r.loss.kappa}.",
     ]
     if c.eval.entailmentbank and (eb or c.eval.entailmentbank_queries):
         lines.append(f"- EntailmentBank is **subsampled** ({c.eval.entailmentbank_queries or 'all'} queries, {eb or 'all'} facts): "
@@ -100,7 +100,7 @@ def _training(run: Any, o: dict[str, Any], figures: Path) -> str:
         curves[label] = [tuple(p) for p in s["loss_curve"]]
         first = s["loss_curve"][0][1] if s["loss_curve"] else float("nan")
         last = s["loss_curve"][-1][1] if s["loss_curve"] else float("nan")
-        epochs = max(1, run.cfg.train.epochs)
+        epochs = max(1, round(run.cfg.redapter.train.num_train_epochs))
         per_epoch = max(1, len(s["loss_curve"]) // epochs)
         means = [sum(v for _, v in s["loss_curve"][i:i + per_epoch]) / len(s["loss_curve"][i:i + per_epoch])
                  for i in range(0, len(s["loss_curve"]), per_epoch)]
@@ -122,7 +122,7 @@ def _training(run: Any, o: dict[str, Any], figures: Path) -> str:
                 above = sum(v > 1 for v in values)
                 lines.append(f"- Per-sample RI with the {name}: {len(values)} samples, {above} with RI > 1 "
                              f"(q' makes the positive easier to find), median {sorted(values)[len(values) // 2]:.2f}.")
-        png = plot_ri(ri, figures / "ri.png", kappa=run.cfg.train.kappa)
+        png = plot_ri(ri, figures / "ri.png", kappa=run.cfg.redapter.loss.kappa)
         if png:
             lines += ["", f"![RI distribution]({_rel(png, run.root)})"]
     return "\n".join(lines)
