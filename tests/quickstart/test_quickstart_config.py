@@ -61,3 +61,16 @@ def test_bad_and_ignored_keys_are_errors(tmp_path):
     cfg = load_quickstart_config(None, ["redapter.data.group_size=0"])
     with pytest.raises(ConfigError, match="group_size must be >= 1"):  # Redapter's own check, before any training
         model_config(cfg.redapter, tmp_path / "s.jsonl", 4, tmp_path, "infonce", "", 0)
+
+
+def test_readme_quickstart_overrides_are_valid_keys():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The main job: `reasonembed quickstart`")[1].split("\n## ")[0]
+    commands = "".join(re.findall(r"```bash\n(.*?)```", section, flags=re.S))
+    sets = re.findall(r"--set (\S+=\S+)", commands)
+    assert len(sets) >= 2
+    cfg = load_quickstart_config(None, sets)
+    assert cfg.redapter.loss.temperature == 0.02 and cfg.redapter.train.learning_rate == 5e-5
