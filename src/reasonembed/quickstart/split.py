@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +46,11 @@ class SplitSummary:
     queries: dict[str, int] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)
     distractors: dict[str, int] = field(default_factory=dict)
-    excluded_dropped: int = 0
+    excluded_ids_dropped: int = 0
     source_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "eval_fraction": self.eval_fraction,
-            "theorems": self.theorems,
-            "queries": self.queries,
-            "documents": self.documents,
-            "distractors": self.distractors,
-            "excluded_ids_dropped": self.excluded_dropped,
-            "source_sha256": self.source_sha256,
-        }
+        return asdict(self)
 
 
 def _hash_fraction(seed: int, doc_id: str) -> float:
@@ -152,7 +143,7 @@ def split_by_theorem(
             if theorem_part[ex[label_field]] != part:
                 continue
             kept = [x for x in ex.get("excluded_ids", []) if x == "N/A" or str(x) in part_ids]
-            summary.excluded_dropped += len(ex.get("excluded_ids", [])) - len(kept)
+            summary.excluded_ids_dropped += len(ex.get("excluded_ids", [])) - len(kept)
             part_examples.append({**ex, "excluded_ids": kept})
         folder = out / part
         write_jsonl(folder / "documents.jsonl", part_docs)
