@@ -34,7 +34,7 @@ from reasonembed.config import load_config
 from reasonembed.data import theoremqa_q_dev
 from reasonembed.io import read_jsonl, write_json, write_jsonl
 from reasonembed.quickstart.gold import gold_samples
-from reasonembed.quickstart.split import split_by_theorem
+from reasonembed.quickstart.split import document_labels, split_by_theorem
 from reasonembed.redapter.config import RedapterConfig, check_train_config
 
 RECIPE = Path(reasonembed.__file__).resolve().parent / "recipes" / "minilm-cpu.yaml"
@@ -43,8 +43,8 @@ RECIPE = Path(reasonembed.__file__).resolve().parent / "recipes" / "minilm-cpu.y
 def build_split(data: Path, out: Path, seed: int, negatives: int) -> dict[str, int]:
     """Write out/{train,eval} (BRIGHT layout, split by theorem) and out/train.jsonl; return their sizes."""
     split = split_by_theorem(data, out, eval_fraction=0.5, seed=seed)
-    theorem_of = {str(doc): ex["theorem"] for ex in read_jsonl(out / "train" / "examples.jsonl")
-                  for doc in [ex["id"], *ex.get("gold_ids", [])]}
+    examples = out / "train" / "examples.jsonl"
+    theorem_of = document_labels(read_jsonl(examples), examples)
     # MiniLM is used without instruction, as in the dev set's baseline
     samples = gold_samples(out / "train", instruction="", negatives=negatives)
     for sample in samples:  # a positive is a question of the same theorem: it names the query's theorem
