@@ -25,7 +25,6 @@ from reasonembed.quickstart.pipeline import Pipeline, Stage
 from reasonembed.redapter.config import resolved_dict
 
 DOMAIN = "theoremqa_questions"
-SYNTH_STAGES = ("clean", "generate", "mine", "judge", "reason", "assemble")
 # EntailmentBank has no BRIGHT instruction; worded like BRIGHT's, for the models trained with instructions.
 EB_INSTRUCTION = "Given a science question, retrieve the facts that help answer the question."
 SHORT_LENGTHS = {"less than 100 words": 2, "100 to 200 words": 1}

@@ -25,6 +25,7 @@ from reasonembed.quickstart.report import (
     stage_table,
     with_role,
 )
+from reasonembed.remixer.pipeline import STAGES
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -57,7 +58,7 @@ def _setup(run: Any, o: dict[str, Any]) -> str:
 
 def _synth(o: dict[str, Any]) -> str:
     rows = ["| stage | counts |", "|---|---|"]
-    for name in ("clean", "generate", "mine", "judge", "reason", "assemble"):
+    for name in STAGES:
         s = o.get(f"synth_{name}")
         if s:
             counts = ", ".join(f"{k}={v}" for k, v in s.summary.get("counts", {}).items())
