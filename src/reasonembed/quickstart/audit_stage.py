@@ -39,14 +39,13 @@ def run_audit(run: Any, folder: Path) -> dict[str, Any]:
     """`run` is the QuickstartRun (config, paths, LLM, domain spec)."""
     import time
 
-    cfg, synth_cfg = run.cfg.audit, run.synth_config()
-    threshold = synth_cfg.assemble.pos_min_score  # relevant = what ReMixer's assemble stage would make a positive
+    cfg = run.cfg.audit
     llm = run.llm
     before = llm.accounting.snapshot()
     started = time.perf_counter()
-    gold = audit_dataset(synth_cfg, run.data / "train", folder, llm=llm, max_queries=cfg.queries,
+    gold = audit_dataset(run.synth_config(), run.data / "train", folder, llm=llm, max_queries=cfg.queries,
                          pos_per_query=cfg.pos_per_query, neg_per_query=cfg.neg_per_query,
-                         threshold=threshold, seed=run.cfg.seed, domain=run.spec.name)
+                         seed=run.cfg.seed, domain=run.spec.name)
     llm.accounting.dump(folder / "llm_accounting.jsonl", "audit", llm.model, time.perf_counter() - started, since=before)
     out: dict[str, Any] = {"gold": gold.to_dict(), "gold_markdown": gold.to_markdown(), "model": llm.describe(),
                            "llm": llm.accounting.snapshot()}
@@ -56,7 +55,7 @@ def run_audit(run: Any, folder: Path) -> dict[str, Any]:
         examples_path = run.data / "train" / "examples.jsonl"
         judged = read_jsonl(jpath)
         ppairs = proxy_pairs(read_jsonl(qpath), judged, document_labels(read_jsonl(examples_path), examples_path))
-        proxy = audit_judgements(judged, ppairs, threshold, seed=run.cfg.seed)
+        proxy = audit_judgements(judged, ppairs, gold.threshold, seed=run.cfg.seed)
         plot_score_histogram(proxy, folder / "judge_audit_proxy.png", "Judge scores on synthesis pairs (source-theorem proxy)")
         out |= {"proxy": proxy.to_dict(), "proxy_markdown": proxy.to_markdown()}
     write_json(folder / "quickstart_audit.json", out)

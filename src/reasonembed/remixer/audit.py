@@ -284,7 +284,7 @@ def audit_dataset(
     max_queries: int = 8,
     pos_per_query: int = 1,
     neg_per_query: int = 1,
-    threshold: int = 3,
+    threshold: int | None = None,
     seed: int = 0,
     domain: str | None = None,
 ) -> AuditResult:
@@ -293,6 +293,8 @@ def audit_dataset(
     Writes `out/{pairs,queries,candidates}.jsonl`. With `judgements` (records of the judge stage, e.g.
     a run over these same queries), only scores them; otherwise runs ReMixer's `run_judge` — same
     prompt, sampling and LLM as `config` (a SynthConfig) — into `out/judgements.jsonl`, resumably.
+    A pair counts as judged relevant at `threshold`, by default the score at which ReMixer's assemble
+    stage makes a positive (`config.assemble.pos_min_score`): the audit grades the labels training gets.
     Then writes `out/audit.json` and `out/judge_audit.png` and returns the result.
     """
     from reasonembed.io import read_jsonl, write_json, write_jsonl
@@ -321,6 +323,8 @@ def audit_dataset(
         run_judge(config, llm, queries=out / "queries.jsonl", candidates=out / "candidates.jsonl",
                   corpus=docs_path, out=out / "judgements.jsonl")
         judgements = out / "judgements.jsonl"
+    if threshold is None:
+        threshold = config.assemble.pos_min_score
     result = audit_judgements(read_jsonl(judgements), pairs, threshold, seed=seed)
     write_json(out / "audit.json", {**result.to_dict(), "dataset": str(dataset), "judgements": str(judgements)})
     plot_score_histogram(result, out / "judge_audit.png")
