@@ -111,6 +111,8 @@ SET_PER_MODEL = {"data": ("train_files",), "loss": ("name",), "model": ("instruc
 
 @dataclass
 class TrainPlan:
+    """What Redapter has no word for: the gold-pair baseline and when to skip the ReMixer-trained model."""
+
     min_samples: int = field(default=4, metadata={"help": "Fewer assembled samples than this: skip the ReMixer-trained model and say so."})
     gold_max_queries: int | None = field(default=None, metadata={"help": "Gold-pair baseline: use only the first N train-part queries (None = all)."})
     gold_negatives: int = field(default=3, metadata={"help": "Gold-pair baseline: BM25-similar non-gold hard negatives per query."})
@@ -133,8 +135,8 @@ class QuickstartConfig:
     split: SplitSizes = field(default_factory=SplitSizes)
     synth: SynthSizes = field(default_factory=SynthSizes)
     audit: AuditSizes = field(default_factory=AuditSizes)
-    train: TrainPlan = field(default_factory=TrainPlan)
-    redapter: QuickstartRedapter = field(default_factory=QuickstartRedapter)
+    train: TrainPlan = field(default_factory=TrainPlan, metadata={"help": "Which models are trained (the gold-pair baseline, when to skip)."})
+    redapter: QuickstartRedapter = field(default_factory=QuickstartRedapter, metadata={"help": "How they are trained: Redapter's own config."})
     eval: EvalSizes = field(default_factory=EvalSizes)
     threads: int | None = field(default=None, metadata={"help": "torch CPU threads (None = torch's default, one per core); 1 on a busy shared machine avoids oversubscription."})
     index: bool = field(default=True, metadata={"help": "Build a search index of the full bundled corpus with the trained model (for `reasonembed serve`)."})
