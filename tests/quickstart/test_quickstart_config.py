@@ -74,3 +74,19 @@ def test_readme_quickstart_overrides_are_valid_keys():
     assert len(sets) >= 2
     cfg = load_quickstart_config(None, sets)
     assert cfg.redapter.loss.temperature == 0.02 and cfg.redapter.train.learning_rate == 5e-5
+
+
+def test_cli_flags_are_set_on_the_typed_config_not_spelled_as_yaml(tmp_path):
+    from reasonembed.commands.quickstart import build_config
+
+    url = "http://127.0.0.1:8000/v1?tag='a, b'"  # quotes and a comma: no YAML spelling survives this
+    cfg = build_config(None, ["synth.docs=3", "redapter.loss.kappa=4"], out=tmp_path / "qs", llm_url=url,
+                       llm_model="yes", docs=5, epochs=1, entailmentbank=False)
+    assert cfg.out == str(tmp_path / "qs")
+    assert (cfg.llm.backend, cfg.llm.base_urls, cfg.llm.model) == ("openai", [url], "yes")
+    assert cfg.synth.docs == 5  # the flag wins over --set
+    assert cfg.redapter.train.num_train_epochs == 1.0 and cfg.redapter.loss.kappa == 4.0
+    assert cfg.eval.entailmentbank is False and cfg.synth.candidates == 6
+    assert build_config(None, ["out=elsewhere"]).out == "elsewhere"  # no --out: --set out= holds
+    with pytest.raises(ConfigError, match="--llm-url needs --llm-model"):
+        build_config(None, None, llm_url=url)
