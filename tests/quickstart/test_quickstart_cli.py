@@ -4,6 +4,7 @@ bundled SmolLM2 (the default path). Both go through the real `reasonembed quicks
 from __future__ import annotations
 
 import json
+import re
 
 import torch
 from typer.testing import CliRunner
@@ -65,6 +66,8 @@ def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     second = _run(["--out", str(out), "--llm-url", scripted_llm.url, "--llm-model", "scripted", *TINY])
     assert scripted_llm.calls == calls  # nothing re-asked of the LLM
     assert "reused from an earlier run" in second.output
+    for stage in ("train_gold", "train_remix", "evaluate", "index"):  # the Redapter config's key is stable
+        assert re.search(rf"\] {stage} .*: reused from an earlier run", second.output), stage
 
 
 def test_quickstart_with_bundled_smollm2_tiny(tmp_path):
