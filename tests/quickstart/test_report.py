@@ -96,3 +96,7 @@ def test_report_rows_are_picked_by_role_not_by_display_name(tmp_path):
     path.write_text(json.dumps({"columns": columns, "systems": systems}))  # an older evaluate stage: no roles
     with pytest.raises(RecordError, match="roles"):
         results_section(path)
+    for bad in ({**roles, "lexical": "teacher"}, {**roles, "lexical": "base"}):
+        path.write_text(json.dumps({"columns": columns, "systems": systems, "roles": bad}))
+        with pytest.raises(RecordError, match="exactly one 'base'"):
+            results_section(path)

@@ -15,6 +15,7 @@ from reasonembed.errors import RecordError
 from reasonembed.io import read_jsonl
 from reasonembed.quickstart.report import (
     COLUMNS,
+    ROLES,
     compare,
     comparison_sentence,
     comparison_table,
@@ -150,6 +151,8 @@ def results_section(path: Path) -> tuple[str, list[str], list[str]]:
     if not isinstance(roles, dict) or set(roles) != set(systems):
         raise RecordError(path, 1, "roles", "every system needs a role (the evaluate stage of an older version "
                           "wrote this file: delete the folder and run again)")
+    if not set(roles.values()) <= set(ROLES) or len(with_role(roles, "base")) != 1:
+        raise RecordError(path, 1, "roles", f"roles must be among {list(ROLES)}, exactly one 'base'; got {roles}")
     (base,) = with_role(roles, "base")
     header = ", ".join(f"{COLUMNS[c]}: {v['queries']} queries over {v['documents']} documents" for c, v in cols.items())
     tables = ["nDCG@10 (x100, pytrec_eval, BRIGHT's exclusion rule). " + header + ".", "",
