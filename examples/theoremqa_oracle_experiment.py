@@ -1,18 +1,21 @@
 """InfoNCE vs RI-InfoNCE on TheoremQA questions, on a CPU, in about ten minutes.
 
 What it shows: Redapter's machinery end to end on real reasoning-intensive data. Training samples in
-the published ReasonEmbed format are built from `theoremqa_q_dev`'s own questions:
+the published ReasonEmbed format are built from `theoremqa_q_dev`'s own questions (the copy bundled in
+`reasonembed.data`, or `--data DIR`):
 
-* split the *theorems* in two (seeded): training samples come from one half, evaluation from the other,
-  so no relevance label of the held-out theorems is seen in training;
+* split by theorem exactly as the quickstart does (`reasonembed.quickstart.split.split_by_theorem`,
+  seeded): training samples come from the train part, evaluation from the eval part, so no theorem,
+  question or relevance label of the eval part is seen in training;
 * query = a question; positives = the other questions that use the same theorem; hard negatives = the
-  BM25-nearest questions of other (training) theorems;
+  BM25-nearest non-gold documents of the train part (the quickstart's gold-pair samples,
+  `reasonembed.quickstart.gold.gold_samples`);
 * q' = the question plus one sentence naming its theorem. This is an *oracle* reasoning (the label
   itself), usable only for this experiment: it makes L' small exactly when naming the theorem helps.
 
-The bundled all-MiniLM-L6-v2 is trained twice (InfoNCE, RI-InfoNCE; same seed, data order and steps)
-and scored with nDCG@10 on the held-out theorems' queries over the full corpus, BRIGHT protocol
-(`reasonembed.evaluation.runner.evaluate`), against the untrained model.
+The bundled all-MiniLM-L6-v2 is trained twice from the `minilm-cpu` recipe (InfoNCE, RI-InfoNCE; same
+seed, data order and steps) and scored with nDCG@10 on the eval part's queries over the eval part's
+corpus, BRIGHT protocol (`reasonembed.evaluation.runner.evaluate`), against the untrained model.
 
     python examples/theoremqa_oracle_experiment.py --out runs/theoremqa_oracle
 """
@@ -21,60 +24,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import re
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import reasonembed
+from reasonembed.config import load_config
+from reasonembed.data import theoremqa_q_dev
 from reasonembed.io import read_jsonl, write_json, write_jsonl
+from reasonembed.quickstart.gold import gold_samples
+from reasonembed.quickstart.split import document_labels, split_by_theorem
+from reasonembed.redapter.config import RedapterConfig, check_train_config
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "theoremqa_q_dev"
-
-
-def tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
+RECIPE = Path(reasonembed.__file__).resolve().parent / "recipes" / "minilm-cpu.yaml"
 
 
 def build_split(data: Path, out: Path, seed: int, negatives: int) -> dict[str, int]:
-    """Write train.jsonl (published format) and heldout/ (BRIGHT layout); return their sizes."""
-    from rank_bm25 import BM25Okapi
-
-    examples, docs = read_jsonl(data / "examples.jsonl"), read_jsonl(data / "documents.jsonl")
-    text = {d["id"]: d["content"] for d in docs}
-    theorem_of: dict[str, str] = {}
-    for e in examples:
-        for doc_id in [e["id"], *e["gold_ids"]]:
-            theorem_of[doc_id] = e["theorem"]
-    theorems = sorted({e["theorem"] for e in examples})
-    random.Random(seed).shuffle(theorems)
-    train_theorems = set(theorems[: len(theorems) // 2])
-    pool = sorted(d for d, t in theorem_of.items() if t in train_theorems)  # training questions only
-    bm25 = BM25Okapi([tokens(text[d]) for d in pool])
-    samples = []
-    for e in examples:
-        if e["theorem"] not in train_theorems:
-            continue
-        scores = bm25.get_scores(tokens(e["query"]))
-        ranked = sorted(range(len(pool)), key=lambda i: -scores[i])
-        neg_ids = [pool[i] for i in ranked if theorem_of[pool[i]] != e["theorem"]][:negatives]
-        samples.append({
-            "prompt": "",  # MiniLM is used without instruction, as in the dev set's baseline
-            "query": e["query"],
-            "reasoning_query": f"{e['query']} This problem is solved with the {e['theorem']}.",
-            "pos": [text[g] for g in e["gold_ids"]],
-            "neg": [text[n] for n in neg_ids],
-            "pos_ids": list(e["gold_ids"]),
-            "neg_ids": neg_ids,
-            "domain": "theoremqa_questions",
-        })
+    """Write out/{train,eval} (BRIGHT layout, split by theorem) and out/train.jsonl; return their sizes."""
+    split = split_by_theorem(data, out, eval_fraction=0.5, seed=seed)
+    examples = out / "train" / "examples.jsonl"
+    theorem_of = document_labels(read_jsonl(examples), examples)
+    # MiniLM is used without instruction, as in the dev set's baseline
+    samples = gold_samples(out / "train", instruction="", negatives=negatives)
+    for sample in samples:  # a positive is a question of the same theorem: it names the query's theorem
+        sample["reasoning_query"] = f"{sample['query']} This problem is solved with the {theorem_of[sample['pos_ids'][0]]}."
     write_jsonl(out / "train.jsonl", samples)
-    heldout = [e for e in examples if e["theorem"] not in train_theorems]
-    (out / "heldout").mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "heldout" / "examples.jsonl", heldout)
-    write_jsonl(out / "heldout" / "documents.jsonl", docs)
-    return {"train_theorems": len(train_theorems), "heldout_theorems": len(theorems) - len(train_theorems),
-            "train_samples": len(samples), "heldout_queries": len(heldout), "corpus": len(docs)}
+    return {"train_theorems": len(split.theorems["train"]), "heldout_theorems": len(split.theorems["eval"]),
+            "train_samples": len(samples), "heldout_queries": split.queries["eval"],
+            "corpus": split.documents["eval"]}
 
 
 def ndcg10(model, heldout: Path) -> float:
@@ -84,18 +62,19 @@ def ndcg10(model, heldout: Path) -> float:
 
 
 def train(out: Path, loss: str, args: argparse.Namespace) -> dict:
-    from reasonembed.redapter.config import load_train_config
     from reasonembed.redapter.trainer import build_trainer
 
-    overrides = [
-        f"data.train_files=[{out / 'train.jsonl'}]", f"loss.name={loss}", f"train.output_dir={out / loss}",
-        f"train.max_steps={args.steps}", f"loss.ri_warmup_steps={args.warmup}", f"train.seed={args.seed}",
-        f"train.per_device_train_batch_size={args.batch}", f"data.group_size={args.group}",
-        f"train.learning_rate={args.lr}", "train.save_strategy='no'", "train.disable_tqdm=true",
-        f"model.max_query_length={args.max_length}", f"model.max_passage_length={args.max_length}",
-    ]
-    recipe = Path(__file__).resolve().parents[1] / "src" / "reasonembed" / "recipes" / "minilm-cpu.yaml"
-    trainer = build_trainer(load_train_config(recipe, overrides))
+    recipe = load_config(RedapterConfig, RECIPE)
+    cfg = check_train_config(replace(
+        recipe,
+        model=replace(recipe.model, max_query_length=args.max_length, max_passage_length=args.max_length),
+        data=replace(recipe.data, train_files=[str(out / "train.jsonl")], group_size=args.group),
+        loss=replace(recipe.loss, name=loss, ri_warmup_steps=args.warmup),
+        train=replace(recipe.train, output_dir=str(out / loss), max_steps=args.steps, seed=args.seed,
+                      per_device_train_batch_size=args.batch, learning_rate=args.lr, save_strategy="no",
+                      disable_tqdm=True),
+    ))
+    trainer = build_trainer(cfg)
     start = time.time()
     trainer.train()
     seconds = time.time() - start
@@ -103,7 +82,7 @@ def train(out: Path, loss: str, args: argparse.Namespace) -> dict:
     logs = [h for h in trainer.state.log_history if "infonce" in h]
     ri = {k: [h[k] for h in logs if k in h] for k in ("ri_min", "ri_median", "ri_mean", "ri_max")}
     return {
-        "ndcg@10": ndcg10(trainer.model, out / "heldout"),
+        "ndcg@10": ndcg10(trainer.model, out / "eval"),
         "train_seconds": round(seconds, 1),
         "first_infonce": logs[0]["infonce"], "last_infonce": logs[-1]["infonce"],
         "ri_stats_mean_over_steps": {k: round(statistics.mean(v), 3) for k, v in ri.items() if v},
@@ -114,7 +93,8 @@ def train(out: Path, loss: str, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None, help="BRIGHT-layout folder with a `theorem` per query "
+                        "(default: the bundled theoremqa_q_dev)")
     parser.add_argument("--out", type=Path, default=Path("runs/theoremqa_oracle"))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--steps", type=int, default=20)
@@ -129,10 +109,10 @@ def main() -> None:
     from reasonembed.embedder import Embedder
 
     args.out.mkdir(parents=True, exist_ok=True)
-    sizes = build_split(args.data, args.out, args.seed, args.negatives)
+    sizes = build_split(args.data or theoremqa_q_dev(), args.out, args.seed, args.negatives)
     print("split:", json.dumps(sizes))
     results = {"split": sizes, "args": {k: str(v) for k, v in vars(args).items()}}
-    results["untrained"] = {"ndcg@10": ndcg10(Embedder(device="cpu"), args.out / "heldout")}
+    results["untrained"] = {"ndcg@10": ndcg10(Embedder(device="cpu"), args.out / "eval")}
     for loss in ("infonce", "ri_infonce"):
         results[loss] = train(args.out, loss, args)
     write_json(args.out / "results.json", results)

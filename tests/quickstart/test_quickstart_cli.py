@@ -4,13 +4,17 @@ bundled SmolLM2 (the default path). Both go through the real `reasonembed quicks
 from __future__ import annotations
 
 import json
+import re
 
+import torch
 from typer.testing import CliRunner
 
 from reasonembed.cli import app
+from reasonembed.embedder import Embedder
 
 TINY = ["--set", "threads=1", "--docs", "4", "--candidates", "3", "--audit-queries", "3", "--epochs", "1",
-        "--set", "train.batch_size=4", "--set", "train.min_samples=2", "--set", "train.max_length=64",
+        "--set", "redapter.train.per_device_train_batch_size=4", "--set", "train.min_samples=2",
+        "--set", "redapter.model.max_query_length=64", "--set", "redapter.model.max_passage_length=64",
         "--set", "eval.entailmentbank_queries=8", "--set", "eval.entailmentbank_docs=300",
         "--set", "synth.gen_tokens=48", "--set", "synth.judge_tokens=48", "--set", "synth.reason_tokens=32"]
 
@@ -39,7 +43,20 @@ def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     assert (out / "report" / "loss.png").exists() and (out / "audit" / "judge_audit.png").exists()
     audit = json.loads((out / "audit" / "audit.json").read_text())
     assert audit["n_pairs"] == 6 and audit["n_scored"] == 6  # every scripted reply carries a <score>
-    assert (out / "index" / "manifest.json").exists() or any((out / "index").iterdir())
+    # `threads=1` holds for every stage, the index included; the index's fingerprint (a byte hash of the
+    # weights) is the model's at any thread count, so `reasonembed serve` with default threads accepts it
+    assert torch.get_num_threads() == 1
+    manifest = json.loads((out / "index" / "manifest.json").read_text())
+    index = json.loads((out / ".stages" / "index.json").read_text())["summary"]
+    torch.set_num_threads(2)
+    try:
+        assert Embedder(index["model"]).fingerprint == manifest["fingerprint"]
+    finally:
+        torch.set_num_threads(1)
+    report = (out / "report.md").read_text()
+    bottom = report.split("## Bottom line")[1].split("## ")[0]
+    assert "**MiniLM + ReMixer data (RI-InfoNCE)** on the eval part" in bottom  # the trained rows, picked by role
+    assert "**MiniLM (base) + instruction**" not in bottom and "**BM25" not in bottom
 
     # the eval part never shares a theorem or a document with the train part
     split = json.loads((out / "data" / "split.json").read_text())
@@ -49,6 +66,8 @@ def test_quickstart_against_openai_compatible_server(tmp_path, scripted_llm):
     second = _run(["--out", str(out), "--llm-url", scripted_llm.base_url, "--llm-model", "scripted", *TINY])
     assert scripted_llm.calls == calls  # nothing re-asked of the LLM
     assert "reused from an earlier run" in second.output
+    for stage in ("train_gold", "train_remix", "evaluate", "index"):  # the Redapter config's key is stable
+        assert re.search(rf"\] {stage} .*: reused from an earlier run", second.output), stage
 
 
 def test_quickstart_with_bundled_smollm2_tiny(tmp_path):

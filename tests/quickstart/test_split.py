@@ -58,3 +58,18 @@ def test_split_rejects_unlabelled_queries_and_bad_fractions(tmp_path):
     with pytest.raises(ValueError, match="two theorems"):
         assign_theorems({"t1": 3}, 0.5, 0)
     assert sorted(assign_theorems({"t1": 1, "t2": 1}, 0.5, 0).values()) == ["eval", "train"]
+
+
+def test_document_labels_name_each_questions_theorem_and_refuse_contradictions(tmp_path):
+    from reasonembed.errors import RecordError
+    from reasonembed.quickstart.split import document_labels
+
+    path = tmp_path / "examples.jsonl"
+    examples = [{"id": "q1", "gold_ids": ["d1", "d2"], "theorem": "Taylor"}, {"id": "q2", "gold_ids": ["d3"], "theorem": "Stokes"}]
+    assert document_labels(examples, path) == {"q1": "Taylor", "d1": "Taylor", "d2": "Taylor", "q2": "Stokes", "d3": "Stokes"}
+    # with the corpus ids: a query outside the corpus is skipped, a gold id outside it is an error naming the line
+    assert "q2" not in document_labels(examples, path, known={"q1", "d1", "d2", "d3"})
+    with pytest.raises(RecordError, match=r"examples.jsonl.*2.*gold_ids"):
+        document_labels(examples, path, known={"q1", "d1", "d2", "q2"})
+    with pytest.raises(RecordError, match="gold for two labels"):
+        document_labels([*examples, {"id": "q3", "gold_ids": ["d1"], "theorem": "Stokes"}], path)

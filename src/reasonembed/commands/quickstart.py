@@ -2,7 +2,7 @@
 
     reasonembed quickstart --out qs                                   # bundled SmolLM2, ~15 min on 2 cores
     reasonembed quickstart --out qs --llm-url http://host:8000/v1 --llm-model Qwen2.5-72B-Instruct
-    reasonembed quickstart --out qs --docs 40 --candidates 10 --set train.epochs=3
+    reasonembed quickstart --out qs --docs 40 --candidates 10 --set redapter.loss.temperature=0.02
 
 Splits the bundled TheoremQA-Q set by theorem, runs every ReMixer stage on the train part, audits
 the judge against gold labels, trains MiniLM with RI-InfoNCE (and, for comparison, on gold pairs),
@@ -12,13 +12,18 @@ and an index for `reasonembed serve`. A second run reuses every finished stage.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from reasonembed.quickstart.config import QuickstartConfig
+
 
 def quickstart_command(
-    out: Path = typer.Option(Path("quickstart-run"), "--out", "-o", help="Output folder (re-running reuses finished stages)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output folder (re-running reuses finished stages); default quickstart-run."),
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (…/v1); default: the bundled SmolLM2 in process."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name sent to --llm-url."),
     config: Path = typer.Option(None, "--config", "-c", help="YAML with any QuickstartConfig fields."),
@@ -27,39 +32,51 @@ def quickstart_command(
     audit_queries: int = typer.Option(None, "--audit-queries", help="Queries in the judge audit (default 12)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 2)."),
     no_entailmentbank: bool = typer.Option(False, "--no-entailmentbank", help="Skip the EntailmentBank column."),
-    overrides: list[str] = typer.Option(None, "--set", help="Any config field: --set synth.judge_tokens=256 (repeatable)."),
+    overrides: list[str] = typer.Option(None, "--set", help="Any config field: --set synth.judge_tokens=256, --set redapter.loss.temperature=0.02 (repeatable; the flags above win over it)."),
 ) -> None:
     """Run synthesis → judge audit → training → evaluation on bundled data; write DIR/report.md."""
-    from reasonembed.config import config_to_dict, load_config, provenance_stamp
-    from reasonembed.errors import ConfigError
+    from reasonembed.config import provenance_stamp
     from reasonembed.io import write_json
-    from reasonembed.quickstart.config import QuickstartConfig
+    from reasonembed.quickstart.config import quickstart_config_dict
     from reasonembed.quickstart.run import QuickstartRun
 
-    sets = [f"out={out}"]
-    if llm_url:
-        sets += ["llm.backend=openai", f"llm.base_urls=['{llm_url}']"]
-        if not llm_model:
-            raise ConfigError("--llm-url needs --llm-model (the model name the endpoint serves)")
-    if llm_model:
-        if not llm_url:
-            raise ConfigError("--llm-model needs --llm-url (the bundled local model has no name to choose)")
-        sets.append(f"llm.model={llm_model}")
-    for flag, key in ((docs, "synth.docs"), (candidates, "synth.candidates"), (audit_queries, "audit.queries"),
-                      (epochs, "train.epochs")):
-        if flag is not None:
-            sets.append(f"{key}={flag}")
-    if no_entailmentbank:
-        sets.append("eval.entailmentbank=false")
-    cfg = load_config(QuickstartConfig, config, sets + list(overrides or []))
+    cfg = build_config(config, overrides, out=out, llm_url=llm_url, llm_model=llm_model, docs=docs,
+                       candidates=candidates, audit_queries=audit_queries, epochs=epochs,
+                       entailmentbank=False if no_entailmentbank else None)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    write_json(Path(cfg.out) / "quickstart_config.json", {"config": config_to_dict(cfg), **provenance_stamp()})
+    write_json(Path(cfg.out) / "quickstart_config.json", {"config": quickstart_config_dict(cfg), **provenance_stamp()})
     run = QuickstartRun(cfg, log=lambda msg: typer.secho(msg, fg=typer.colors.CYAN, err=True))
     outcomes = run.run()
     report = Path(cfg.out) / "report.md"
     typer.echo(f"report: {report}")
     if "index" in outcomes and not outcomes["index"].summary.get("skipped"):
         typer.echo(f"serve the trained model: {outcomes['index'].summary['serve']}")
+
+
+def build_config(config: Path | None, overrides: list[str] | None, *, out: Path | None = None,
+                 llm_url: str | None = None, llm_model: str | None = None, docs: int | None = None,
+                 candidates: int | None = None, audit_queries: int | None = None, epochs: int | None = None,
+                 entailmentbank: bool | None = None) -> QuickstartConfig:
+    """`--config` + `--set`, then the flags given (set on the typed config, never spelled as override strings)."""
+    from reasonembed.errors import ConfigError
+    from reasonembed.quickstart.config import load_quickstart_config
+
+    if llm_url and not llm_model:
+        raise ConfigError("--llm-url needs --llm-model (the model name the endpoint serves)")
+    if llm_model and not llm_url:
+        raise ConfigError("--llm-model needs --llm-url (the bundled local model has no name to choose)")
+    cfg = load_quickstart_config(config, list(overrides or []))
+    if out is not None:
+        cfg.out = str(out)
+    if llm_url and llm_model:
+        cfg.llm = replace(cfg.llm, backend="openai", base_urls=[llm_url], model=llm_model)
+    for section, name, value in ((cfg.synth, "docs", docs), (cfg.synth, "candidates", candidates),
+                                 (cfg.audit, "queries", audit_queries), (cfg.eval, "entailmentbank", entailmentbank)):
+        if value is not None:
+            setattr(section, name, value)
+    if epochs is not None:
+        cfg.redapter.train = replace(cfg.redapter.train, num_train_epochs=float(epochs))
+    return cfg
 
 
 def register(app: typer.Typer) -> None:

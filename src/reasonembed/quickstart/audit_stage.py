@@ -18,15 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from reasonembed.io import read_jsonl, write_json
+from reasonembed.quickstart.split import document_labels
 from reasonembed.remixer.audit import AuditPair, audit_dataset, audit_judgements, plot_score_histogram
-
-
-def _theorem_of_docs(examples: list[dict[str, Any]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for ex in examples:
-        for doc in [ex["id"], *ex.get("gold_ids", [])]:
-            out[str(doc)] = ex["theorem"]
-    return out
 
 
 def proxy_pairs(queries: list[dict[str, Any]], judgements: list[dict[str, Any]], theorem: dict[str, str]) -> list[AuditPair]:
@@ -52,17 +45,17 @@ def run_audit(run: Any, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     gold = audit_dataset(run.synth_config(), run.data / "train", folder, llm=llm, max_queries=cfg.queries,
                          pos_per_query=cfg.pos_per_query, neg_per_query=cfg.neg_per_query,
-                         threshold=cfg.threshold, seed=run.cfg.seed, domain=run.spec.name)
+                         seed=run.cfg.seed, domain=run.spec.name)
     llm.accounting.dump(folder / "llm_accounting.jsonl", "audit", llm.model, time.perf_counter() - started, since=before)
     out: dict[str, Any] = {"gold": gold.to_dict(), "gold_markdown": gold.to_markdown(), "model": llm.describe(),
                            "llm": llm.accounting.snapshot()}
     synth = run.root / "synth"
     jpath, qpath = synth / "judge" / "judgements.jsonl", synth / "generate" / "queries.jsonl"
     if jpath.exists() and qpath.exists():
-        examples = read_jsonl(run.data / "train" / "examples.jsonl")
+        examples_path = run.data / "train" / "examples.jsonl"
         judged = read_jsonl(jpath)
-        ppairs = proxy_pairs(read_jsonl(qpath), judged, _theorem_of_docs(examples))
-        proxy = audit_judgements(judged, ppairs, cfg.threshold, seed=run.cfg.seed)
+        ppairs = proxy_pairs(read_jsonl(qpath), judged, document_labels(read_jsonl(examples_path), examples_path))
+        proxy = audit_judgements(judged, ppairs, gold.threshold, seed=run.cfg.seed)
         plot_score_histogram(proxy, folder / "judge_audit_proxy.png", "Judge scores on synthesis pairs (source-theorem proxy)")
         out |= {"proxy": proxy.to_dict(), "proxy_markdown": proxy.to_markdown()}
     write_json(folder / "quickstart_audit.json", out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reasonembed.io import read_jsonl, write_jsonl
+from reasonembed.io import read_jsonl
 from reasonembed.records import TrainingSample, validate_record
 
 
@@ -56,6 +56,3 @@ def gold_samples(part_dir: str | Path, instruction: str, negatives: int = 3, dom
         samples.append(record)
     return samples
 
-
-def write_gold_samples(part_dir: str | Path, out: str | Path, instruction: str, negatives: int = 3) -> int:
-    return write_jsonl(out, gold_samples(part_dir, instruction, negatives))

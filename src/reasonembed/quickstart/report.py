@@ -19,11 +19,38 @@ from typing import Any
 
 import numpy as np
 
+from reasonembed.bootstrap import bootstrap_ci95
+from reasonembed.plotting import new_figure, save_figure
+
 COLUMNS = {
     "eval": "eval part: unseen theorems",
     "train": "train part: seen corpus",
     "entailmentbank": "EntailmentBank: another domain",
 }
+# What a row of the results is, so the report picks rows by role and never by display name:
+# "base" is the reference every comparison is made against; "base+instruction" and "trained" are compared with it.
+ROLES = ("lexical", "base", "base+instruction", "hybrid", "trained")
+BASE_MODEL = "minilm"  # the untrained model's id in the evaluation runner
+
+
+def system_role(model: Any, instructed: bool = False, hybrid_of: Sequence[str] | None = None) -> str:
+    """The role of a results row from what it ran: a fusion, BM25, the base model (with or without the task
+    instruction), or anything else, i.e. a trained model directory."""
+    if hybrid_of:
+        return "hybrid"
+    if model == "bm25":
+        return "lexical"
+    if model == BASE_MODEL:
+        return "base+instruction" if instructed else "base"
+    return "trained"
+
+
+def with_role(roles: Mapping[str, str], *wanted: str) -> list[str]:
+    """Names of the rows whose role is one of `wanted`, in row order; unknown roles are an error."""
+    unknown = sorted(set(wanted) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; valid roles: {list(ROLES)}")
+    return [name for name, role in roles.items() if role in wanted]
 
 
 def paired_difference(a: Mapping[str, float], b: Mapping[str, float], n: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -32,10 +59,8 @@ def paired_difference(a: Mapping[str, float], b: Mapping[str, float], n: int = 2
     if not shared:
         return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
     diff = np.array([a[q] - b[q] for q in shared], dtype=float)
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(n, diff.size))].mean(axis=1)
-    lo, hi = np.percentile(means, (2.5, 97.5))
-    return {"mean": float(diff.mean()), "lo": float(lo), "hi": float(hi), "n": int(diff.size)}
+    lo, hi = bootstrap_ci95(lambda idx: diff[idx].mean(axis=1), diff.size, n, seed)
+    return {"mean": float(diff.mean()), "lo": lo, "hi": hi, "n": int(diff.size)}
 
 
 def verdict(diff: Mapping[str, float]) -> str:
@@ -62,32 +87,35 @@ def score_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], metri
     return "\n".join(lines)
 
 
+def compare(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], base: str, systems: Sequence[str],
+            metric: str = "ndcg@10") -> list[tuple[str, str, dict[str, float]]]:
+    """(system, column, paired difference to `base`) for every system and column both were scored on."""
+    out = []
+    for system in systems:
+        for col in COLUMNS:
+            a = evaluation.get(system, {}).get(col, {}).get("per_query", {})
+            b = evaluation.get(base, {}).get(col, {}).get("per_query", {})
+            if a and b:
+                out.append((system, col, paired_difference({q: m[metric] for q, m in a.items()},
+                                                           {q: m[metric] for q, m in b.items()})))
+    return out
+
+
+def comparison_sentence(system: str, column: str, d: Mapping[str, float]) -> str:
+    return (f"- **{system}** on the {COLUMNS[column]} ({d['n']} queries): {verdict(d)} "
+            f"({100 * d['mean']:+.1f} nDCG@10 points, 95% CI {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f}).")
+
+
 def comparison_table(evaluation: Mapping[str, Mapping[str, Mapping[str, Any]]], base: str, systems: Sequence[str],
                      metric: str = "ndcg@10") -> tuple[str, list[str]]:
     """Per system and column: difference to `base` (points) with 95% CI and a verdict; plus sentences."""
     lines = ["| system | query set | Δ nDCG@10 vs " + base + " | 95% CI | verdict |", "|---|---|---|---|---|"]
     sentences = []
-    for system in systems:
-        for col, title in COLUMNS.items():
-            a = evaluation.get(system, {}).get(col, {}).get("per_query", {})
-            b = evaluation.get(base, {}).get(col, {}).get("per_query", {})
-            if not a or not b:
-                continue
-            d = paired_difference({q: m[metric] for q, m in a.items()}, {q: m[metric] for q, m in b.items()})
-            v = verdict(d)
-            lines.append(f"| {system} | {title} | {100 * d['mean']:+.1f} | {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f} | {v} |")
-            sentences.append(f"- **{system}** on the {title} ({d['n']} queries): {v} "
-                             f"({100 * d['mean']:+.1f} nDCG@10 points, 95% CI {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f}).")
+    for system, col, d in compare(evaluation, base, systems, metric):
+        lines.append(f"| {system} | {COLUMNS[col]} | {100 * d['mean']:+.1f} | {100 * d['lo']:+.1f} … {100 * d['hi']:+.1f} "
+                     f"| {verdict(d)} |")
+        sentences.append(comparison_sentence(system, col, d))
     return "\n".join(lines), sentences
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: str | Path) -> Path | None:
@@ -95,8 +123,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: 
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure()
     for name, points in curves.items():
         steps, losses = zip(*points, strict=True)
         ax.plot(steps, losses, marker="o", markersize=3, label=name)
@@ -104,11 +131,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[tuple[float, float]]], path: 
     ax.set_ylabel("training loss")
     ax.set_title("Training loss")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: float | None = None,
@@ -118,8 +141,7 @@ def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: floa
     values = {k: vs for k, vs in values.items() if vs}
     if not values:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure()
     top = max(max(vs) for vs in values.values())
     bins = np.linspace(0.0, max(top, 1.0) * 1.05, 25)
     for name, vs in values.items():
@@ -131,11 +153,7 @@ def plot_ri(values: Mapping[str, Sequence[float]], path: str | Path, kappa: floa
     ax.set_ylabel("samples")
     ax.set_title(title, fontsize=9)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def stage_table(stages: Sequence[Mapping[str, Any]]) -> str:

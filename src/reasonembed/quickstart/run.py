@@ -21,6 +21,7 @@ from typing import Any
 
 from reasonembed.io import read_jsonl, write_json, write_jsonl
 from reasonembed.quickstart.config import QuickstartConfig
+from reasonembed.redapter.config import resolved_dict
 from reasonembed.stages import Pipeline, Stage
 
 DOMAIN = "theoremqa_questions"
@@ -99,26 +100,28 @@ class QuickstartRun:
             from reasonembed.quickstart.gold import gold_samples
             from reasonembed.quickstart.training import per_sample_ri, train_model
 
-            t = self.cfg.train
+            t, r = self.cfg.train, self.cfg.redapter
             if which == "gold":
                 samples = gold_samples(self.data / "train", self.spec.instruction, t.gold_negatives)[:t.gold_max_queries]
                 path = folder / "samples.jsonl"
                 write_jsonl(path, samples)
-                return train_model(path, folder, t, "infonce", self.spec.instruction, self.cfg.seed)
+                return train_model(path, folder, r, "infonce", self.spec.instruction, self.cfg.seed)
             path = self.root / "synth" / "assemble" / "train.jsonl"
             samples = read_jsonl(path)
             if len(samples) < t.min_samples:
                 return {"skipped": True, "samples": len(samples),
                         "reason": f"only {len(samples)} assembled samples (< train.min_samples = {t.min_samples})"}
-            out = train_model(path, folder, t, "ri_infonce", self.spec.instruction, self.cfg.seed)
-            ri = {name: per_sample_ri(model, samples, t.group_size, out["batch_size"], t.temperature, t.kappa,
-                                      self.cfg.seed) for name, model in (("base model", None), ("trained", out["model_dir"]))}
+            out = train_model(path, folder, r, "ri_infonce", self.spec.instruction, self.cfg.seed)
+            ri = {name: per_sample_ri(model, samples, r.data.group_size, out["batch_size"], r.loss.temperature,
+                                      r.loss.kappa, self.cfg.seed)
+                  for name, model in (("base model", None), ("trained", out["model_dir"]))}
             return out | {"ri_per_sample": ri}
         return run
 
     def evaluate(self, folder: Path) -> dict[str, Any]:
         from reasonembed.data import entailmentbank_facts_dev
         from reasonembed.quickstart.evaluate import System, evaluate_systems, load_column
+        from reasonembed.quickstart.report import system_role
 
         e = self.cfg.eval
         columns = {"eval": load_column(self.data / "eval"), "train": load_column(self.data / "train")}
@@ -137,7 +140,8 @@ class QuickstartRun:
                                    batch_size=e.batch_size, log=self.log)
         columns_info = {c: {"source": next(iter(d.tasks.values())).source, "queries": len(next(iter(d.tasks.values())).query_ids),
                             "documents": len(next(iter(d.tasks.values())).doc_ids)} for c, d in columns.items()}
-        write_json(folder / "results.json", {"columns": columns_info, "systems": results})
+        write_json(folder / "results.json", {"columns": columns_info, "systems": results,
+                                             "roles": {s.name: system_role(s.model, s.instructed, s.hybrid_of) for s in systems}})
         return {"columns": columns_info, "systems": [s.name for s in systems],
                 "ndcg@10": {s: {c: r["metrics"]["ndcg@10"] for c, r in per.items()} for s, per in results.items()}}
 
@@ -152,11 +156,6 @@ class QuickstartRun:
                 break
         else:
             return {"skipped": True, "reason": "no trained model"}
-        import torch
-
-        # Embedder.fingerprint sums weights with torch, whose reduction order depends on the thread count:
-        # build with the default count so `reasonembed serve/search` (default threads) accept the index.
-        torch.set_num_threads(getattr(self, "default_threads", torch.get_num_threads()))
         embedder = Embedder(str(model_dir))
         manifest = folder / "manifest.json"
         if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") != embedder.fingerprint:
@@ -184,16 +183,18 @@ class QuickstartRun:
         est_load = 20.0 if c.llm.backend == "local" else 0.0
         audit_calls = c.audit.queries * (c.audit.pos_per_query + c.audit.neg_per_query)
         eb = (c.eval.entailmentbank_docs or 11518) if c.eval.entailmentbank else 0
+        train_key = {"train": asdict(c.train), "redapter": resolved_dict(c.redapter)}
         stages = [
             Stage("prepare", self.prepare, {"seed": c.seed, "split": asdict(c.split)}, [], 2, "cpu", "copy and split the corpus", "data"),
             *synth_stages(s, LazyLLMs(s, lambda: self.llm), prefix="synth_", after=["prepare"], estimates={
                 "clean": 3, "generate": est_load + n_docs * per_call * 1.3, "mine": 15, "judge": n_docs * n_cand * per_call,
                 "reason": n_docs * per_call, "assemble": 1}),
-            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge)},
+            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge),
+                                        "threshold": s.assemble.pos_min_score},
                   ["prepare", "synth_judge"], audit_calls * per_call, "llm", "judge vs gold labels"),
-            Stage("train_gold", self.train("gold"), {"train": asdict(c.train)}, ["prepare"], 40, "cpu",
+            Stage("train_gold", self.train("gold"), train_key, ["prepare"], 40, "cpu",
                   "MiniLM on gold pairs", "train_gold"),
-            Stage("train_remix", self.train("remix"), {"train": asdict(c.train)}, ["synth_assemble"], 60, "cpu",
+            Stage("train_remix", self.train("remix"), train_key, ["synth_assemble"], 60, "cpu",
                   "MiniLM on ReMixer samples", "train_remix"),
             Stage("evaluate", self.evaluate, {"eval": asdict(c.eval)}, ["train_gold", "train_remix"],
                   20 + 0.012 * eb * 3, "cpu", "score every system"),
@@ -211,7 +212,6 @@ class QuickstartRun:
     def run(self) -> dict[str, Any]:
         import torch
 
-        self.default_threads = torch.get_num_threads()
         if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
         try:

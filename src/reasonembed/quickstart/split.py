@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +46,11 @@ class SplitSummary:
     queries: dict[str, int] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)
     distractors: dict[str, int] = field(default_factory=dict)
-    excluded_dropped: int = 0
+    excluded_ids_dropped: int = 0
     source_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "eval_fraction": self.eval_fraction,
-            "theorems": self.theorems,
-            "queries": self.queries,
-            "documents": self.documents,
-            "distractors": self.distractors,
-            "excluded_ids_dropped": self.excluded_dropped,
-            "source_sha256": self.source_sha256,
-        }
+        return asdict(self)
 
 
 def _hash_fraction(seed: int, doc_id: str) -> float:
@@ -95,6 +86,25 @@ def assign_theorems(query_counts: dict[str, int], eval_fraction: float, seed: in
     return part
 
 
+def document_labels(examples: list[dict[str, Any]], path: str | Path, label_field: str = "theorem",
+                    known: set[str] | None = None, docs_path: str | Path | None = None) -> dict[str, str]:
+    """Each document a query names (itself, or in `gold_ids`) -> that query's label (its theorem).
+
+    With `known` (the corpus ids), a gold id outside the corpus is an error and a query id outside it
+    is skipped; a document that is gold for two labels is always an error (`path` names the examples).
+    """
+    labels: dict[str, str] = {}
+    for line, ex in enumerate(examples, start=1):
+        for doc_id in [str(ex["id"]), *map(str, ex.get("gold_ids", []))]:
+            if known is not None and doc_id not in known:
+                if doc_id == str(ex["id"]):
+                    continue  # a query that is not itself in the corpus
+                raise RecordError(path, line, "gold_ids", f"{doc_id!r} is not in {docs_path}")
+            if labels.setdefault(doc_id, ex[label_field]) != ex[label_field]:
+                raise RecordError(path, line, label_field, f"document {doc_id!r} is gold for two labels")
+    return labels
+
+
 def split_by_theorem(
     source: str | Path,
     out: str | Path,
@@ -118,16 +128,7 @@ def split_by_theorem(
         counts[label] = counts.get(label, 0) + 1
     theorem_part = assign_theorems(counts, eval_fraction, seed)
 
-    doc_theorem: dict[str, str] = {}
-    for line, ex in enumerate(examples, start=1):
-        for doc_id in [str(ex["id"]), *map(str, ex.get("gold_ids", []))]:
-            if doc_id not in known:
-                if doc_id == str(ex["id"]):
-                    continue  # a query that is not itself in the corpus
-                raise RecordError(ex_path, line, "gold_ids", f"{doc_id!r} is not in {docs_path}")
-            previous = doc_theorem.setdefault(doc_id, ex[label_field])
-            if previous != ex[label_field]:
-                raise RecordError(ex_path, line, label_field, f"document {doc_id!r} is gold for two labels")
+    doc_theorem = document_labels(examples, ex_path, label_field, known, docs_path)
 
     doc_part: dict[str, str] = {}
     distractors = dict.fromkeys(PARTS, 0)
@@ -152,7 +153,7 @@ def split_by_theorem(
             if theorem_part[ex[label_field]] != part:
                 continue
             kept = [x for x in ex.get("excluded_ids", []) if x == "N/A" or str(x) in part_ids]
-            summary.excluded_dropped += len(ex.get("excluded_ids", [])) - len(kept)
+            summary.excluded_ids_dropped += len(ex.get("excluded_ids", [])) - len(kept)
             part_examples.append({**ex, "excluded_ids": kept})
         folder = out / part
         write_jsonl(folder / "documents.jsonl", part_docs)

@@ -7,21 +7,26 @@ got worse and which did not change is decided by a paired bootstrap over queries
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from reasonembed.errors import RecordError
 from reasonembed.io import read_jsonl
 from reasonembed.quickstart.report import (
     COLUMNS,
+    ROLES,
+    compare,
+    comparison_sentence,
     comparison_table,
     plot_loss_curves,
     plot_ri,
     render_report,
     score_table,
     stage_table,
+    with_role,
 )
-
-BASE = "MiniLM (base)"
+from reasonembed.remixer.pipeline import STAGES
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -29,7 +34,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _setup(run: Any, o: dict[str, Any]) -> str:
-    c = run.cfg
+    c, r = run.cfg, run.cfg.redapter
     prep = o["prepare"].summary
     llm = o.get("audit").summary.get("model", {}) if "audit" in o else {}
     eb = c.eval.entailmentbank_docs
@@ -42,9 +47,9 @@ def _setup(run: Any, o: dict[str, Any]) -> str:
         f"- ReMixer: {c.synth.docs} source documents, {c.synth.candidates} mined candidates each, "
         f"{c.synth.gen_tokens}/{c.synth.judge_tokens}/{c.synth.reason_tokens} new tokens for generate/judge/reason "
         "(the paper: ~10,000 documents per domain, 100 candidates, 2,048+ tokens).",
-        f"- Training: bundled all-MiniLM-L6-v2, {c.train.epochs} epochs, batch {c.train.batch_size}, group "
-        f"{c.train.group_size}, lr {c.train.learning_rate}, temperature {c.train.temperature}, RI warm-up "
-        f"{c.train.ri_warmup_steps} steps, kappa {c.train.kappa}.",
+        f"- Training: {r.model.model_name_or_path or 'bundled all-MiniLM-L6-v2'}, {r.train.num_train_epochs:g} epochs, "
+        f"batch {r.train.per_device_train_batch_size}, group {r.data.group_size}, lr {r.train.learning_rate}, "
+        f"temperature {r.loss.temperature}, RI warm-up {r.loss.ri_warmup_steps} steps, kappa {r.loss.kappa}.",
     ]
     if c.eval.entailmentbank and (eb or c.eval.entailmentbank_queries):
         lines.append(f"- EntailmentBank is **subsampled** ({c.eval.entailmentbank_queries or 'all'} queries, {eb or 'all'} facts): "
@@ -54,7 +59,7 @@ def _setup(run: Any, o: dict[str, Any]) -> str:
 
 def _synth(o: dict[str, Any]) -> str:
     rows = ["| stage | counts |", "|---|---|"]
-    for name in ("clean", "generate", "mine", "judge", "reason", "assemble"):
+    for name in STAGES:
         s = o.get(f"synth_{name}")
         if s:
             counts = ", ".join(f"{k}={v}" for k, v in s.summary.get("counts", {}).items())
@@ -97,7 +102,7 @@ def _training(run: Any, o: dict[str, Any], figures: Path) -> str:
         curves[label] = [tuple(p) for p in s["loss_curve"]]
         first = s["loss_curve"][0][1] if s["loss_curve"] else float("nan")
         last = s["loss_curve"][-1][1] if s["loss_curve"] else float("nan")
-        epochs = max(1, run.cfg.train.epochs)
+        epochs = max(1, round(run.cfg.redapter.train.num_train_epochs))
         per_epoch = max(1, len(s["loss_curve"]) // epochs)
         means = [sum(v for _, v in s["loss_curve"][i:i + per_epoch]) / len(s["loss_curve"][i:i + per_epoch])
                  for i in range(0, len(s["loss_curve"]), per_epoch)]
@@ -119,7 +124,7 @@ def _training(run: Any, o: dict[str, Any], figures: Path) -> str:
                 above = sum(v > 1 for v in values)
                 lines.append(f"- Per-sample RI with the {name}: {len(values)} samples, {above} with RI > 1 "
                              f"(q' makes the positive easier to find), median {sorted(values)[len(values) // 2]:.2f}.")
-        png = plot_ri(ri, figures / "ri.png", kappa=run.cfg.train.kappa)
+        png = plot_ri(ri, figures / "ri.png", kappa=run.cfg.redapter.loss.kappa)
         if png:
             lines += ["", f"![RI distribution]({_rel(png, run.root)})"]
     return "\n".join(lines)
@@ -138,28 +143,34 @@ def _audit(run: Any, o: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _results(run: Any, o: dict[str, Any]) -> tuple[str, str]:
-    import json
-
-    res = json.loads((run.root / "evaluate" / "results.json").read_text(encoding="utf-8"))
-    systems, cols = res["systems"], res["columns"]
+def results_section(path: Path) -> tuple[str, list[str], list[str]]:
+    """From the evaluate stage's results.json: the score tables, the comparison sentences, and those of the
+    trained models on unseen theorems (for the bottom line). Rows are picked by their role, not their name."""
+    res = json.loads(path.read_text(encoding="utf-8"))
+    systems, cols, roles = res["systems"], res["columns"], res.get("roles")
+    if not isinstance(roles, dict) or set(roles) != set(systems):
+        raise RecordError(path, 1, "roles", "every system needs a role (the evaluate stage of an older version "
+                          "wrote this file: delete the folder and run again)")
+    if not set(roles.values()) <= set(ROLES) or len(with_role(roles, "base")) != 1:
+        raise RecordError(path, 1, "roles", f"roles must be among {list(ROLES)}, exactly one 'base'; got {roles}")
+    (base,) = with_role(roles, "base")
     header = ", ".join(f"{COLUMNS[c]}: {v['queries']} queries over {v['documents']} documents" for c, v in cols.items())
     tables = ["nDCG@10 (x100, pytrec_eval, BRIGHT's exclusion rule). " + header + ".", "",
               score_table(systems), "", "Recall@100 (x100):", "", score_table(systems, "recall@100")]
-    trained = [s for s in systems if s.startswith("MiniLM +") or s.endswith("+ instruction")]
-    comp, sentences = comparison_table(systems, BASE, trained)
-    tables += ["", f"Difference to {BASE} per query (paired bootstrap, 2,000 resamples):", "", comp]
-    return "\n".join(tables), "\n".join(sentences)
+    comp, sentences = comparison_table(systems, base, with_role(roles, "base+instruction", "trained"))
+    tables += ["", f"Difference to {base} per query (paired bootstrap, 2,000 resamples):", "", comp]
+    unseen = [comparison_sentence(name, col, d) for name, col, d in compare(systems, base, with_role(roles, "trained"))
+              if col == "eval"]
+    return "\n".join(tables), sentences, unseen
 
 
-def _bottom_line(run: Any, o: dict[str, Any], sentences: str) -> str:
+def _bottom_line(o: dict[str, Any], unseen: list[str]) -> str:
     gold = o["audit"].summary["gold"]
     remix = o["train_remix"].summary
     lines = [f"- Judge: {gold['verdict']} (kappa {gold['kappa']:.2f} vs chance 0; accuracy {gold['accuracy']:.2f} vs "
              f"{gold['chance_accuracy']:.2f}; {gold['n_unparsed']} of {gold['n_pairs']} answers had no parsable score)."
              if gold["n_scored"] else f"- Judge: {gold['verdict']}."]
     lines.append(f"- Synthetic samples: {remix['samples']}" + (" — too few to train on." if remix.get("skipped") else "."))
-    unseen = [line for line in sentences.splitlines() if "unseen theorems" in line and "**MiniLM +" in line]
     lines += unseen or ["- No trained model was evaluated on unseen theorems."]
     return "\n".join(lines)
 
@@ -169,7 +180,7 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
     figures = root / "report"
     figures.mkdir(parents=True, exist_ok=True)
     o = dict(outcomes)
-    results, sentences = _results(run, o)
+    results, sentences, unseen = results_section(root / "evaluate" / "results.json")
     stages = [{"name": n, "wall_s": x.wall_s, "reused": x.reused} for n, x in o.items()]
     idx = o.get("index")
     serve = (f"The index at `{idx.summary['index']}` holds the full bundled corpus embedded with `{idx.summary['model']}`:\n\n"
@@ -179,10 +190,10 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
               "Only the eval-part column (theorems never seen in training) and EntailmentBank (another domain) "
               "measure whether training transferred.")
     sections = [
-        ("Bottom line", _bottom_line(run, o, sentences)),
+        ("Bottom line", _bottom_line(o, unseen)),
         ("What ran", _setup(run, o)),
         ("Results", results),
-        ("What improved and what did not", sentences + "\n\n" + honest),
+        ("What improved and what did not", "\n".join(sentences) + "\n\n" + honest),
         ("Judge audit: is the LLM good enough to label training data?", _audit(run, o)),
         ("Synthesis (ReMixer)", _synth(o) + "\n\n" + _generated(run) + "\n\n" + _samples_note(run, o)),
         ("Training (Redapter)", _training(run, o, figures)),

@@ -1,7 +1,7 @@
 """Train MiniLM with Redapter for the quickstart, and measure reasoning intensity per sample.
 
 Why a wrapper: the quickstart trains twice (synthetic samples with RI-InfoNCE; gold pairs with
-InfoNCE) with the same CPU recipe (`recipes/minilm-cpu.yaml`), sized to the data it gets, and
+InfoNCE) from the same `RedapterConfig` (`QuickstartConfig.redapter`), sized to the data it gets, and
 needs the loss curve and the RI statistics for its report. The training itself is entirely
 `reasonembed.redapter` (HF Trainer subclass, `losses/ri_infonce.py`); nothing here re-implements it.
 
@@ -15,47 +15,38 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from reasonembed.io import read_jsonl
-from reasonembed.quickstart.config import TrainSizes
-
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "minilm-cpu.yaml"
+from reasonembed.redapter.config import RedapterConfig, check_train_config, resolved_dict
 
 
-def _yaml_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def model_config(base: RedapterConfig, samples: str | Path, n: int, out_dir: str | Path, loss: str,
+                 instruction: str, seed: int) -> RedapterConfig:
+    """`base` (the quickstart's `redapter` section) completed for one trained model, checked as Redapter checks
+    every config: its samples, loss, instruction, checkpoint folder, seed, and a batch the `n` samples can fill."""
+    batch = max(1, min(base.train.per_device_train_batch_size, n))  # the sampler drops incomplete batches
+    return check_train_config(replace(
+        base,
+        model=replace(base.model, instruction=instruction),
+        data=replace(base.data, train_files=[str(samples)]),
+        loss=replace(base.loss, name=loss),
+        train=replace(base.train, output_dir=str(Path(out_dir) / "checkpoints"), per_device_train_batch_size=batch,
+                      seed=seed),
+    ))
 
 
-def train_model(samples: str | Path, out_dir: str | Path, sizes: TrainSizes, loss: str, instruction: str,
+def train_model(samples: str | Path, out_dir: str | Path, base: RedapterConfig, loss: str, instruction: str,
                 seed: int) -> dict[str, Any]:
     """Train on `samples` (TrainingSample JSONL); save a sentence-transformers model to `out_dir/model`."""
-    from reasonembed.redapter.config import load_train_config
     from reasonembed.redapter.trainer import build_trainer
 
     out_dir = Path(out_dir)
     n = len(read_jsonl(samples))
-    batch = max(1, min(sizes.batch_size, n))  # the sampler drops incomplete batches: never ask for more than n
-    overrides = [
-        f"data.train_files=[{_yaml_str(str(samples))}]",
-        "data.use_data_sizes=false",
-        f"data.group_size={sizes.group_size}",
-        f"model.instruction={_yaml_str(instruction)}",
-        f"model.max_query_length={sizes.max_length}",
-        f"model.max_passage_length={sizes.max_length}",
-        f"loss.name={loss}",
-        f"loss.temperature={sizes.temperature}",
-        f"loss.kappa={sizes.kappa}",
-        f"loss.ri_warmup_steps={sizes.ri_warmup_steps}",
-        f"train.output_dir={_yaml_str(str(out_dir / 'checkpoints'))}",
-        f"train.per_device_train_batch_size={batch}",
-        f"train.num_train_epochs={sizes.epochs}",
-        f"train.learning_rate={sizes.learning_rate}",
-        "train.save_strategy='no'",  # quoted: YAML reads a bare no as false
-        f"train.seed={seed}",
-    ]
-    cfg = load_train_config(RECIPE, overrides)
+    cfg = model_config(base, samples, n, out_dir, loss, instruction, seed)
+    batch = cfg.train.per_device_train_batch_size
     trainer = build_trainer(cfg)
     start = time.perf_counter()
     trainer.train()
@@ -74,7 +65,7 @@ def train_model(samples: str | Path, out_dir: str | Path, sizes: TrainSizes, los
         "infonce_curve": [[h["step"], h["infonce"]] for h in history if "infonce" in h],
         "ri_steps": [{k: h[k] for k in ("step", "ri_min", "ri_median", "ri_mean", "ri_max") if k in h}
                      for h in history if "ri_mean" in h],
-        "overrides": overrides,
+        "config": resolved_dict(cfg),
     }
 
 

@@ -112,7 +112,11 @@ class RedapterConfig:
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RedapterConfig:
     """YAML recipe + `section.key=value` overrides -> a checked `RedapterConfig`."""
-    cfg = load_config(RedapterConfig, path, overrides)
+    return check_train_config(load_config(RedapterConfig, path, overrides))
+
+
+def check_train_config(cfg: RedapterConfig) -> RedapterConfig:
+    """The checks every `RedapterConfig` passes before training, whether loaded from YAML or built in code."""
     if not cfg.data.train_files:
         raise ConfigError("data.train_files: give at least one training file or folder")
     if cfg.data.group_size < 1:

@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from reasonembed.bootstrap import bootstrap_ci95
+from reasonembed.plotting import new_figure, save_figure
+
 SCORES = (1, 2, 3, 4, 5)
 
 
@@ -183,15 +186,13 @@ class AuditResult:
 def _bootstrap(
     t: np.ndarray, p: np.ndarray, n: int, seed: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95% intervals of accuracy and kappa, pairs resampled (the same resamples for both)."""
     if t.size == 0:
         nan = (float("nan"), float("nan"))
         return nan, nan
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, t.size, size=(n, t.size))
-    accs = (t[idx] == p[idx]).mean(axis=1)
-    kappas = np.array([cohen_kappa(t[i], p[i]) for i in idx])
-    q = (2.5, 97.5)
-    return tuple(np.percentile(accs, q).tolist()), tuple(np.percentile(kappas, q).tolist())  # type: ignore[return-value]
+    accuracy = bootstrap_ci95(lambda idx: (t[idx] == p[idx]).mean(axis=1), t.size, n, seed)
+    kappa = bootstrap_ci95(lambda idx: [cohen_kappa(t[i], p[i]) for i in idx], t.size, n, seed)
+    return accuracy, kappa
 
 
 def audit_judgements(
@@ -259,14 +260,9 @@ def plot_score_histogram(
     result: AuditResult, path: str | Path, title: str = "Judge scores on labelled pairs"
 ) -> Path:
     """Grouped bar chart of score counts (1–5 and unparsable) for gold vs non-gold pairs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = [str(s) for s in SCORES] + ["null"]
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure()
     for offset, cls, colour in ((-0.2, "gold", "tab:green"), (0.2, "non-gold", "tab:red")):
         counts = [result.histogram.get(cls, {}).get(n, 0) for n in names]
         ax.bar(x + offset, counts, width=0.4, label=cls, color=colour)
@@ -276,12 +272,7 @@ def plot_score_histogram(
     ax.set_ylabel("pairs")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def audit_dataset(
@@ -293,7 +284,7 @@ def audit_dataset(
     max_queries: int = 8,
     pos_per_query: int = 1,
     neg_per_query: int = 1,
-    threshold: int = 3,
+    threshold: int | None = None,
     seed: int = 0,
     domain: str | None = None,
 ) -> AuditResult:
@@ -302,6 +293,8 @@ def audit_dataset(
     Writes `out/{pairs,queries,candidates}.jsonl`. With `judgements` (records of the judge stage, e.g.
     a run over these same queries), only scores them; otherwise runs ReMixer's `run_judge` — same
     prompt, sampling and LLM as `config` (a SynthConfig) — into `out/judgements.jsonl`, resumably.
+    A pair counts as judged relevant at `threshold`, by default the score at which ReMixer's assemble
+    stage makes a positive (`config.assemble.pos_min_score`): the audit grades the labels training gets.
     Then writes `out/audit.json` and `out/judge_audit.png` and returns the result.
     """
     from reasonembed.io import read_jsonl, write_json, write_jsonl
@@ -330,6 +323,8 @@ def audit_dataset(
         run_judge(config, llm, queries=out / "queries.jsonl", candidates=out / "candidates.jsonl",
                   corpus=docs_path, out=out / "judgements.jsonl")
         judgements = out / "judgements.jsonl"
+    if threshold is None:
+        threshold = config.assemble.pos_min_score
     result = audit_judgements(read_jsonl(judgements), pairs, threshold, seed=seed)
     write_json(out / "audit.json", {**result.to_dict(), "dataset": str(dataset), "judgements": str(judgements)})
     plot_score_histogram(result, out / "judge_audit.png")
