@@ -44,12 +44,13 @@ def strip_think(text: str) -> str:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """Sampling knobs sent with every request (None = leave the server's default)."""
+    """Sampling knobs sent with every request (None = leave the server's default); also the type of
+    every stage's `sampling:` section in the configs."""
 
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int | None = None
-    max_tokens: int = 1024
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (0 = greedy)."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
+    top_k: int | None = field(default=None, metadata={"help": "Top-k (None = server default)."})
+    max_tokens: int = field(default=1024, metadata={"help": "Most tokens to generate."})
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

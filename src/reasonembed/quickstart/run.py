@@ -54,6 +54,7 @@ class QuickstartRun:
         return self._llm
 
     def synth_config(self) -> Any:
+        from reasonembed.llm.base import SamplingParams
         from reasonembed.remixer.config import (
             AssembleConfig,
             CleanConfig,
@@ -61,7 +62,6 @@ class QuickstartRun:
             JudgeConfig,
             MineConfig,
             ReasonConfig,
-            Sampling,
             SynthConfig,
         )
 
@@ -70,11 +70,11 @@ class QuickstartRun:
             corpus=str(self.data / "train" / "documents.jsonl"), run_dir=str(self.root / "synth"), domain=DOMAIN,
             seed=self.cfg.seed, llm=self.cfg.llm,
             clean=CleanConfig(min_chars=s.min_chars, decontaminate=[str(self.data / "eval")] if s.decontaminate else []),
-            generate=GenerateConfig(max_docs_per_domain=s.docs, sampling=Sampling(1.0, 0.6, None, s.gen_tokens),
+            generate=GenerateConfig(max_docs_per_domain=s.docs, sampling=SamplingParams(1.0, 0.6, None, s.gen_tokens),
                                     length_buckets=dict(SHORT_LENGTHS)),
             mine=MineConfig(top_k=s.candidates, search_k=max(100, 4 * s.candidates)),
-            judge=JudgeConfig(sampling=Sampling(0.7, 0.95, 40, s.judge_tokens)),
-            reason=ReasonConfig(sampling=Sampling(0.8, 0.8, None, s.reason_tokens)),
+            judge=JudgeConfig(sampling=SamplingParams(0.7, 0.95, 40, s.judge_tokens)),
+            reason=ReasonConfig(sampling=SamplingParams(0.8, 0.8, None, s.reason_tokens)),
             assemble=AssembleConfig(),
         )
 

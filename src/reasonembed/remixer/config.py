@@ -20,17 +20,6 @@ from reasonembed.remixer.prompts import EDUCATION_LEVELS, LENGTH_BUCKETS, Domain
 
 
 @dataclass
-class Sampling:
-    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (0 = greedy)."})
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
-    top_k: int | None = field(default=None, metadata={"help": "Top-k (None = server default)."})
-    max_tokens: int = field(default=1024, metadata={"help": "Most tokens to generate."})
-
-    def params(self) -> SamplingParams:
-        return SamplingParams(self.temperature, self.top_p, self.top_k, self.max_tokens)
-
-
-@dataclass
 class CleanConfig:
     min_chars: int = field(default=200, metadata={"help": "Drop documents shorter than this (METHOD §2.0)."})
     max_chars: int = field(default=5000, metadata={"help": "Drop documents longer than this (METHOD §2.0)."})
@@ -51,7 +40,7 @@ class CleanConfig:
 @dataclass
 class GenerateConfig:
     max_docs_per_domain: int = field(default=10000, metadata={"help": "Source documents sampled per domain (METHOD §2.0: 10,000, seed 42)."})
-    sampling: Sampling = field(default_factory=lambda: Sampling(1.0, 0.6, None, 8192))
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(1.0, 0.6, None, 8192))
     length_buckets: dict[str, int] = field(default_factory=lambda: dict(LENGTH_BUCKETS), metadata={"help": "Length phrase -> weight."})
     education_levels: dict[str, int] = field(default_factory=lambda: dict(EDUCATION_LEVELS), metadata={"help": "Education level -> weight."})
     max_copy_jaccard: float = field(default=0.5, metadata={"help": "Reject a query whose word-trigram Jaccard with its source reaches this (a copy)."})
@@ -76,7 +65,7 @@ class MineConfig:
 
 @dataclass
 class JudgeConfig:
-    sampling: Sampling = field(default_factory=lambda: Sampling(0.7, 0.95, 40, 2048))
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(0.7, 0.95, 40, 2048))
     max_doc_chars: int = field(default=49152, metadata={"help": "Candidates longer than this are cut (METHOD §2.3: ~0.3*4*40960)."})
     max_candidates: int | None = field(default=None, metadata={"help": "Judge only the first N candidates per query (None = all)."})
     score_followup: bool = field(default=True, metadata={"help": "When an answer has no parsable <score>, ask once more for only the score (status 'followup'); never guessed."})
@@ -87,7 +76,7 @@ class JudgeConfig:
 @dataclass
 class ReasonConfig:
     enabled: bool = field(default=True, metadata={"help": "Write reasoning-augmented queries q' (for Redapter)."})
-    sampling: Sampling = field(default_factory=lambda: Sampling(0.8, 0.8, None, 2048))
+    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(0.8, 0.8, None, 2048))
     extra_body: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra request fields for this stage's LLM calls, e.g. {chat_template_kwargs: {enable_thinking: false}} (openai backend: merged into the request; local: chat_template_kwargs only)."})
 
 

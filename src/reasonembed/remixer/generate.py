@@ -116,7 +116,7 @@ def run_generate(config: SynthConfig, llm: LLM, corpus: str | Path | None = None
     output = Path(out) if out else paths.queries
     specs = domain_specs(config)
     sources = sample_sources(config, docs)
-    sampling = config.generate.sampling.params()
+    sampling = config.generate.sampling
     counts: Counter[str] = Counter(sources=len(sources))
     cfg = config.generate
     with ResumableJsonlWriter(output, key=lambda r: r["id"]) as writer, \

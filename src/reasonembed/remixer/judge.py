@@ -167,7 +167,7 @@ def run_judge(config: SynthConfig, llm: LLM, queries: str | Path | None = None, 
     output = Path(out) if out else paths.judgements
     qs = {q.id: q for q in (validate_record(r, Query, qpath, n) for n, r in iter_jsonl(qpath))}
     specs = domain_specs(config)
-    sampling = config.judge.sampling.params()
+    sampling = config.judge.sampling
     pairs: list[tuple[str, str]] = []
     for line, rec in iter_jsonl(cpath):
         cands = validate_record(rec, Candidates, cpath, line)

@@ -36,7 +36,7 @@ def run_reason(config: SynthConfig, llm: LLM, queries: str | Path | None = None,
     qpath = require(Path(queries) if queries else paths.queries, "generate")
     output = Path(out) if out else paths.reasoning
     qs = [validate_record(r, Query, qpath, n) for n, r in iter_jsonl(qpath)]
-    sampling = config.reason.sampling.params()
+    sampling = config.reason.sampling
     counts: Counter[str] = Counter(queries=len(qs))
     with ResumableJsonlWriter(output, key=lambda r: r["query_id"]) as writer:
 

@@ -98,7 +98,7 @@ class LLMReranker:
         self.llm = llm
         self.model = model_identity(llm)
         self.domain = resolve_domain(domain)
-        self.sampling = sampling or defaults.sampling.params()
+        self.sampling = sampling or defaults.sampling
         self.max_doc_chars = max_doc_chars or defaults.max_doc_chars
         use_followup = defaults.score_followup if score_followup is None else score_followup
         tokens = followup_max_tokens or defaults.followup_max_tokens
