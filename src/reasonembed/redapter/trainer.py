@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer, TrainerCallback, enable_full_determinism, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reasonembed.config import provenance_stamp
@@ -188,6 +188,12 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     sampler = DomainBatchSampler([str(s.domain) for s in samples], sizes, args.world_size, seed)
     dataset = GroupedBatchDataset(samples, sizes, seed)
     checkpointing = bool(args.activation_checkpointing or args.gradient_checkpointing)
+    # Seed before the model is built: peft draws the LoRA A matrices from the global RNG, and the Trainer's
+    # own seeding (in its __init__) comes too late for them. Same train.seed -> same model.
+    if args.full_determinism:
+        enable_full_determinism(args.seed)
+    else:
+        set_seed(args.seed)
     embedder = build_embedder(cfg.model, args.device, args.bf16, checkpointing)
     if checkpointing:  # already enabled on the backbone; the Trainer would look for it on the Embedder
         args.activation_checkpointing = args.gradient_checkpointing = False
