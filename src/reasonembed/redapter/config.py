@@ -79,6 +79,10 @@ class LossConfig:
     ri_warmup_steps: int = _help("Optimizer steps of plain InfoNCE before RI weighting (qri_start_step 100).",
                                  default=100)
     cross_device: bool = _help("Use every device's passages as negatives (gathered global batch).", default=True)
+    missing_reasoning_query: Literal["error", "use_query"] = _help(
+        "ri_infonce on a sample without `reasoning_query` (q'): error = refuse, naming file and line; "
+        "use_query = use the query itself as q' (that sample's RI is then L/L = 1, i.e. no reasoning signal).",
+        default="error")
     gradcache_mini_batch_size: int = _help(
         "GradCache: embed in mini-batches of this many texts with cached gradients (0 = off).", default=0)
 

@@ -37,6 +37,7 @@ from reasonembed.redapter.data import (
     GroupedBatchDataset,
     RedapterCollator,
     check_negatives,
+    check_reasoning_queries,
     domain_sizes,
     load_samples,
 )
@@ -184,6 +185,8 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     samples = load_samples(cfg.data.train_files)
     sizes = domain_sizes(samples, cfg.data.group_size, args.per_device_train_batch_size, cfg.data.use_data_sizes)
     check_negatives(samples, sizes)
+    if cfg.loss.name == "ri_infonce":
+        check_reasoning_queries(samples, cfg.loss.missing_reasoning_query)
     seed = args.data_seed if args.data_seed is not None else args.seed
     sampler = DomainBatchSampler([str(s.domain) for s in samples], sizes, args.world_size, seed)
     dataset = GroupedBatchDataset(samples, sizes, seed)
