@@ -123,7 +123,26 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
         raise ConfigError(f"data.group_size must be >= 1, got {cfg.data.group_size}")
     if cfg.loss.name == "ri_infonce" and cfg.loss.ri_warmup_steps < 0:
         raise ConfigError("loss.ri_warmup_steps must be >= 0")
+    check_trackers(cfg.train.report_to)
     return cfg
+
+
+def check_trackers(report_to: list[str] | str | None) -> None:
+    """Every tracker in `train.report_to` must be one HF knows and installed here (the Trainer would crash late)."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    available = get_available_reporting_integrations()
+    for name in names:
+        if name in ("none", "all"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise ConfigError(f"train.report_to: unknown tracker {name!r}; use none, all or one of "
+                              f"{sorted(INTEGRATION_TO_CALLBACK)}")
+        if name not in available:
+            raise ConfigError(f"train.report_to: the {name!r} tracker is not installed in this environment "
+                              f"(installed: {available or 'none'}); install it or set train.report_to=none")
 
 
 def resolve_precision(cfg: RedapterConfig) -> RedapterConfig:

@@ -175,6 +175,25 @@ class DevEvalCallback(TrainerCallback):
             self._run(state.global_step)
 
 
+def resolve_checkpoint(resume: str | None, output_dir: str | None) -> str | None:
+    """`--resume`: None, 'latest' (the newest checkpoint-N in output_dir) or a checkpoint folder -> its path."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from reasonembed.errors import ConfigError
+
+    if resume is None:
+        return None
+    if resume == "latest":
+        latest = get_last_checkpoint(output_dir) if output_dir and Path(output_dir).is_dir() else None
+        if latest is None:
+            raise ConfigError(f"--resume latest: no checkpoint-N folder in train.output_dir {output_dir}; "
+                              "drop --resume to start a new run")
+        return latest
+    if not Path(resume).is_dir():
+        raise ConfigError(f"--resume {resume}: checkpoint folder not found")
+    return resume
+
+
 def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     """Config -> a ready `RedapterTrainer` (model, loss, data, sampler, optional dev evaluation)."""
     from reasonembed.redapter.modeling import build_embedder
