@@ -31,7 +31,13 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reasonembed.config import provenance_stamp
 from reasonembed.losses import GradCache, InfoNCELoss, RIInfoNCELoss
-from reasonembed.redapter.config import LossConfig, RedapterConfig, resolve_precision, resolved_dict
+from reasonembed.redapter.config import (
+    LossConfig,
+    ModelConfig,
+    RedapterConfig,
+    resolve_precision,
+    resolved_dict,
+)
 from reasonembed.redapter.data import (
     DomainBatchSampler,
     GroupedBatchDataset,
@@ -61,15 +67,27 @@ def _base_loss(loss: nn.Module) -> nn.Module:
     return loss.loss if isinstance(loss, GradCache) else loss
 
 
+def _is_sharded(model: nn.Module) -> bool:
+    """True when FSDP holds the parameters as shards: FSDP2 (`fully_shard`, DTensor parameters) or FSDP1."""
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.tensor import DTensor
+
+    if isinstance(model, FullyShardedDataParallel):
+        return True
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
 class RedapterTrainer(Trainer):
     """HF Trainer for an `Embedder` and a contrastive loss module over `GroupedBatchDataset` batches."""
 
     def __init__(self, *args: Any, loss: nn.Module, sampler: DomainBatchSampler,
-                 run_config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                 run_config: dict[str, Any] | None = None, model_config: ModelConfig | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loss = loss
         self.sampler = sampler
         self.run_config = run_config or {}
+        self.model_config = model_config
         self._parts: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     # ---------------------------------------------------------------- loss
@@ -103,6 +121,33 @@ class RedapterTrainer(Trainer):
                                     sampler_fn=self._get_train_sampler, is_training=True)
 
     # ---------------------------------------------------------------- saving
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """The final model under FSDP is gathered whole on rank 0 first (a collective: every rank calls this).
+
+        The stock Trainer saves FSDP models as shards unless `fsdp_config.state_dict_type` is FULL_STATE_DICT, and
+        never calls `_save` for shards; a sentence-transformers model needs the consolidated weights either way.
+        Checkpoints (`_internal_call`) keep the Trainer's own FSDP handling.
+        """
+        if not _internal_call and _is_sharded(self.model_wrapped):
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+            self._save(output_dir, state_dict=get_model_state_dict(self.model_wrapped, options=options))
+            return
+        super().save_model(output_dir, _internal_call)
+
+    def _whole_embedder(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+        """A fresh, unsharded Embedder (LoRA included) holding `state_dict`: FSDP shards cannot be merged or saved."""
+        from reasonembed.errors import ConfigError
+        from reasonembed.redapter.modeling import build_embedder
+
+        if self.model_config is None:
+            raise ConfigError("saving an FSDP-sharded model needs the trainer's model_config (use build_trainer)")
+        whole = build_embedder(self.model_config, "cpu", bf16=False, checkpointing=False)
+        whole.load_state_dict(state_dict, strict=True)
+        whole.dtype_name = self.accelerator.unwrap_model(self.model).dtype_name
+        return whole
+
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         output_dir = output_dir or self.args.output_dir
         if not self.args.should_save:
@@ -120,6 +165,8 @@ class RedapterTrainer(Trainer):
             safetensors.torch.save_file(tensors, os.path.join(output_dir, "model.safetensors"),
                                         metadata={"format": "pt"})
             return
+        if state_dict is not None and _is_sharded(self.model_wrapped):  # FSDP: the live parameters are shards
+            embedder = self._whole_embedder(state_dict)
         stamp = provenance_stamp()
         embedder.save(output_dir, extra_meta={"trained_with": "reasonembed train (Redapter)", **stamp})
         record = {"config": self.run_config, "loss": _base_loss(self.loss).get_config_dict(),
@@ -222,7 +269,8 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     collator = RedapterCollator(embedder, cfg.model.max_query_length, cfg.model.max_passage_length,
                                 with_reasoning=cfg.loss.name == "ri_infonce")
     trainer = RedapterTrainer(model=embedder, args=args, train_dataset=dataset, data_collator=collator,
-                              loss=build_loss(embedder, cfg.loss), sampler=sampler, run_config=resolved_dict(cfg))
+                              loss=build_loss(embedder, cfg.loss), sampler=sampler, run_config=resolved_dict(cfg),
+                              model_config=cfg.model)
     if cfg.data.dev_dataset:
         trainer.add_callback(DevEvalCallback(trainer, cfg.data.dev_dataset, cfg.data.dev_every_steps,
                                              cfg.data.dev_instruction))
