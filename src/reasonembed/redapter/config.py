@@ -11,6 +11,7 @@ checkpointing, schedulers) is reachable as `train.<option>=...`. Defaults are th
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from transformers import TrainingArguments
 from reasonembed.config import config_to_dict, load_config
 from reasonembed.errors import ConfigError
 
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -103,6 +105,15 @@ class TrainConfig(TrainingArguments):
     report_to: None | str | list[str] = _help("Experiment trackers (none, tensorboard, wandb, ...).", default="none")
     save_steps: float = _help("Checkpoint every N optimizer steps.", default=500)
     dataloader_drop_last: bool = _help("Unused: the sampler always drops incomplete global batches.", default=True)
+
+    def __post_init__(self) -> None:
+        # `train.deepspeed=ds_zero1.json` names the bundled ZeRO-1 config (recipes/) unless such a file exists here
+        if isinstance(self.deepspeed, str) and not Path(self.deepspeed).exists() and (RECIPES / self.deepspeed).is_file():
+            self.deepspeed = str(RECIPES / self.deepspeed)
+        if self.deepspeed and importlib.util.find_spec("deepspeed") is None:
+            raise ConfigError("train.deepspeed: the deepspeed package is not installed here (pip install deepspeed), "
+                              "or drop train.deepspeed to train with DDP")
+        super().__post_init__()
 
 
 @dataclass
