@@ -21,7 +21,8 @@ STEPS = 3
 
 def run(model_path: str, train_file: Path, out: Path, shard: bool) -> None:
     extra = ("loss.cross_device=false", "loss.ri_warmup_steps=0", "train.use_cpu=true", "train.save_strategy='no'",
-             "model.lora=true", "model.lora_dropout=0.0", "train.dataloader_pin_memory=false")
+             "model.lora=true", "model.lora_dropout=0.0", "train.dataloader_pin_memory=false",
+             *(("train.fsdp=full_shard",) if shard else ()))  # accelerate ignores it on CPU (and says so, see test)
     trainer = build_trainer(load_train_config(None, tiny_overrides(model_path, train_file, out, *extra)))
     model = trainer.model
     if shard:

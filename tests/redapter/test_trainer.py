@@ -123,3 +123,11 @@ def test_same_seed_gives_the_same_lora_model(tiny_qwen3_path, train_file, tmp_pa
     assert any("lora_A" in n for n in weights[0])
     for name, value in weights[0].items():
         assert torch.equal(value, weights[1][name]), name
+
+
+def test_fsdp_in_one_process_is_a_config_error(tiny_qwen3_path, train_file, tmp_path):
+    from reasonembed.errors import ConfigError
+
+    extra = ("train.fsdp=full_shard", "train.use_cpu=true", "train.save_strategy='no'")
+    with pytest.raises(ConfigError, match=r"train\.fsdp.*several processes"):
+        build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path, *extra)))

@@ -10,7 +10,8 @@ schedulers and checkpointing work unchanged):
 * `_save`: a checkpoint folder gets the trainable weights (which `_load_from_checkpoint` loads back on
   `resume_from_checkpoint`; optimizer, scheduler, RNG and data position are the Trainer's own), the
   final folder gets a sentence-transformers directory (LoRA merged) plus the resolved config,
-  package version and git SHA.
+  package version and git SHA. Under FSDP, `save_model` first gathers the consolidated weights for the
+  final folder (the live parameters are shards).
 
 Optional dev evaluation runs through `DevEvalCallback`, which reuses `reasonembed.evaluation.runner`.
 """
@@ -30,6 +31,7 @@ from transformers import Trainer, TrainerCallback, enable_full_determinism, set_
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reasonembed.config import provenance_stamp
+from reasonembed.errors import ConfigError
 from reasonembed.losses import GradCache, InfoNCELoss, RIInfoNCELoss
 from reasonembed.redapter.config import (
     LossConfig,
@@ -138,7 +140,6 @@ class RedapterTrainer(Trainer):
 
     def _whole_embedder(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
         """A fresh, unsharded Embedder (LoRA included) holding `state_dict`: FSDP shards cannot be merged or saved."""
-        from reasonembed.errors import ConfigError
         from reasonembed.redapter.modeling import build_embedder
 
         if self.model_config is None:
@@ -179,7 +180,6 @@ class RedapterTrainer(Trainer):
         """Load what `_save` wrote into a checkpoint (all trainable weights; LoRA: the adapters only)."""
         import safetensors.torch
 
-        from reasonembed.errors import ConfigError
 
         embedder = self.accelerator.unwrap_model(model or self.model)
         path = Path(resume_from_checkpoint, "model.safetensors")
@@ -226,8 +226,6 @@ def resolve_checkpoint(resume: str | None, output_dir: str | None) -> str | None
     """`--resume`: None, 'latest' (the newest checkpoint-N in output_dir) or a checkpoint folder -> its path."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    from reasonembed.errors import ConfigError
-
     if resume is None:
         return None
     if resume == "latest":
@@ -247,6 +245,9 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
 
     cfg = resolve_precision(cfg)
     args = cfg.train
+    if args.fsdp and args.world_size < 2:  # the Trainer would raise a bare ValueError much later
+        raise ConfigError("train.fsdp shards the model over several processes: launch with torchrun or "
+                          "accelerate launch, or drop train.fsdp")
     # data first: a bad file or a batch size the data cannot fill fails before the model is loaded
     samples = load_samples(cfg.data.train_files)
     sizes = domain_sizes(samples, cfg.data.group_size, args.per_device_train_batch_size, cfg.data.use_data_sizes)
@@ -271,6 +272,9 @@ def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     trainer = RedapterTrainer(model=embedder, args=args, train_dataset=dataset, data_collator=collator,
                               loss=build_loss(embedder, cfg.loss), sampler=sampler, run_config=resolved_dict(cfg),
                               model_config=cfg.model)
+    if args.fsdp and not trainer.is_fsdp_enabled:
+        logger.warning("train.fsdp is set but accelerate did not enable FSDP on %s (it shards on GPU-type devices "
+                       "only): the model is not sharded, every process holds all of it (DDP)", args.device)
     if cfg.data.dev_dataset:
         trainer.add_callback(DevEvalCallback(trainer, cfg.data.dev_dataset, cfg.data.dev_every_steps,
                                              cfg.data.dev_instruction))
