@@ -175,11 +175,9 @@ class RedapterTrainer(Trainer):
         Path(output_dir, RUN_CONFIG_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
         logger.info("saved sentence-transformers model to %s", output_dir)
 
-
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         """Load what `_save` wrote into a checkpoint (all trainable weights; LoRA: the adapters only)."""
         import safetensors.torch
-
 
         embedder = self.accelerator.unwrap_model(model or self.model)
         path = Path(resume_from_checkpoint, "model.safetensors")
