@@ -32,6 +32,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reasonembed.config import provenance_stamp
 from reasonembed.errors import ConfigError
+from reasonembed.io import atomic_write
 from reasonembed.losses import GradCache, InfoNCELoss, RIInfoNCELoss
 from reasonembed.redapter.config import (
     LossConfig,
@@ -172,7 +173,7 @@ class RedapterTrainer(Trainer):
         embedder.save(output_dir, extra_meta={"trained_with": "reasonembed train (Redapter)", **stamp})
         record = {"config": self.run_config, "loss": _base_loss(self.loss).get_config_dict(),
                   "global_step": self.state.global_step, **stamp}
-        Path(output_dir, RUN_CONFIG_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
+        atomic_write(Path(output_dir, RUN_CONFIG_FILE), json.dumps(record, indent=2, default=str) + "\n")
         logger.info("saved sentence-transformers model to %s", output_dir)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
