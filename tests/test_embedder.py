@@ -109,3 +109,25 @@ def test_fingerprint_independent_of_thread_count(minilm_path):
     finally:
         torch.set_num_threads(before)
     assert one == two
+
+
+def test_saved_model_keeps_the_query_max_length(tiny_qwen3_path, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    emb = Embedder(tiny_qwen3_path, instruction="Find math", max_query_length=12, max_doc_length=40, device="cpu")
+    out = emb.save(tmp_path / "saved")
+    st = SentenceTransformer(str(out), device="cpu")
+    assert st[0].query_length == 12 and st.max_seq_length == 40
+    long = ["a binary search halves the interval at every step " * 4, "the power rule"]
+    ours = emb.encode_queries(long)
+    assert not np.allclose(ours[0], Embedder(tiny_qwen3_path, instruction="Find math").encode_queries(long)[0],
+                           atol=1e-3)  # the cut at 12 tokens matters for this query
+    assert (st.encode_query(long, normalize_embeddings=True) * ours).sum(1).min() >= 0.9999
+    docs = ["the derivative of a polynomial is found with the power rule " * 5]
+    assert (st.encode_document(docs) * emb.encode_documents(docs)).sum(1).min() >= 0.9999
+    again = Embedder(out, device="cpu")
+    assert (again.max_query_length, again.max_doc_length) == (12, 40)
+    assert again.fingerprint == emb.fingerprint
+    (out / "reasonembed.json").unlink()  # sentence-transformers' own files carry both lengths too
+    plain = Embedder(out, device="cpu")
+    assert (plain.max_query_length, plain.max_doc_length) == (12, 40)

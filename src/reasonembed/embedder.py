@@ -11,8 +11,10 @@ appended, normalisation, max lengths, the query instruction — must travel with
 * Queries: `Instruct: {instruction}\\nQuery: {query}` (configurable); documents get no instruction.
 * `encode_*` sorts by token length, pads each batch dynamically, runs under `inference_mode`
   (bf16 autocast on CPU when `dtype="bf16"`), and returns L2-normalised float32 numpy arrays.
-* `save(path)` writes a sentence-transformers directory (LoRA merged) with the pooling config and the
-  query prompt, plus `reasonembed.json` with everything this class needs to reload it identically.
+* `save(path)` has sentence-transformers write its own directory (LoRA merged first): pooling,
+  normalisation, the query prompt and both max lengths travel with the weights; `reasonembed.json` adds
+  what this class needs to reload it identically. Loading reads those small JSON files directly (no
+  sentence-transformers import, which costs ~8 s, on the evaluation and serving paths).
 * `fingerprint` changes whenever anything that changes document vectors changes (weights, pooling,
   dtype, max document length, normalisation); evaluation keys its embedding cache on it.
 """
@@ -23,8 +25,8 @@ import copy
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ import torch
 from torch import nn
 
 from reasonembed.errors import ConfigError
+from reasonembed.io import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ DEFAULT_MAX_LENGTH = 512
 ENCODE_CHUNK = 16_384  # texts tokenized at once by encode()
 _HASH_CHUNK = 1 << 24  # elements hashed at once by the fingerprint
 META_FILE = "reasonembed.json"
+ST_POOLING = {"mean": "mean", "cls": "cls", "last_token": "lasttoken"}  # our pooling name -> sentence-transformers'
 
 
 def default_model_path() -> str:
@@ -102,6 +106,9 @@ def _read_st_meta(path: Path) -> dict[str, Any]:
     sbert = _read_json(path / "sentence_bert_config.json")
     if sbert.get("max_seq_length"):
         meta["max_seq_length"] = int(sbert["max_seq_length"])
+    for ours, theirs in (("max_query_length", "query_length"), ("max_doc_length", "document_length")):
+        if sbert.get(theirs):
+            meta[ours] = int(sbert[theirs])
     st_config = _read_json(path / "config_sentence_transformers.json")
     if st_config.get("prompts"):
         meta["prompts"] = st_config["prompts"]
@@ -212,21 +219,10 @@ class Embedder(nn.Module):
         weight_dtype = torch.float32
         if self.device_.type == "cuda" and dtype != "fp32":
             weight_dtype = torch.bfloat16 if dtype == "bf16" else torch.float16
-        from transformers.utils import logging as hf_logging
-
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        previous = hf_logging.get_verbosity()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()  # a CausalLM checkpoint loaded as its base model reports lm_head as unused
-        hf_logging.disable_progress_bar()
-        try:
-            self.backbone = AutoModel.from_pretrained(
-                path, dtype=weight_dtype, trust_remote_code=trust_remote_code
-            )
-        finally:
-            hf_logging.set_verbosity(previous)
-            if bars:
-                hf_logging.enable_progress_bar()
+        self.trust_remote_code = trust_remote_code
+        with _quiet_transformers():
+            self.backbone = AutoModel.from_pretrained(path, dtype=weight_dtype, trust_remote_code=trust_remote_code)
         if self.pooling == "last_token":
             self.tokenizer.padding_side = "left"
             if self.tokenizer.pad_token is None:
@@ -402,62 +398,46 @@ class Embedder(nn.Module):
     def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         """Write a sentence-transformers directory that `SentenceTransformer(path)` and `Embedder(path)` load.
 
-        A peft (LoRA) backbone is merged into a copy of the base weights first; the live model is untouched.
+        sentence-transformers writes it itself (`SentenceTransformer(modules=...).save`): weights, tokenizer,
+        `modules.json`, the pooling and normalisation modules, the query prompt, and both max lengths
+        (`query_length` / `document_length` in `sentence_bert_config.json`, which its `encode_query` /
+        `encode_document` apply; plain `encode` cuts at the document length). On top of that: a LoRA backbone
+        is merged into a copy first (the live model is untouched), and `reasonembed.json` keeps this class's
+        settings (template, instruction, dtype, fingerprint) plus `extra_meta`.
         """
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.base.modules import Normalize, Transformer
+        from sentence_transformers.sentence_transformer.modules import Pooling
+
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         backbone = self.backbone
         if hasattr(backbone, "merge_and_unload"):
             backbone = copy.deepcopy(backbone).merge_and_unload()
-        backbone.save_pretrained(path, safe_serialization=True)
-        self.tokenizer.save_pretrained(path)
-        # transformers 5 does not persist padding_side; last-token pooling needs it on every reload.
-        tok_cfg_path = path / "tokenizer_config.json"
-        tok_cfg = _read_json(tok_cfg_path)
-        tok_cfg["padding_side"] = self.tokenizer.padding_side
-        _dump(tok_cfg_path, tok_cfg)
-        st_pooling = {
-            "word_embedding_dimension": self.dim,
-            "pooling_mode_cls_token": self.pooling == "cls",
-            "pooling_mode_mean_tokens": self.pooling == "mean",
-            "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False,
-            "pooling_mode_weightedmean_tokens": False,
-            "pooling_mode_lasttoken": self.pooling == "last_token",
-            "include_prompt": True,
-        }
-        modules = [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        ]
+        remote = {"trust_remote_code": self.trust_remote_code}
+        with _quiet_transformers():
+            # sentence-transformers builds a Transformer module only from a path. Build it weightless (meta
+            # device) from the same architecture and hand it our backbone and tokenizer, rather than reading
+            # (say) 16 GB of weights a second time only to overwrite them.
+            module = Transformer(str(self.source_path), model_kwargs={"device_map": "meta", **remote},
+                                 config_kwargs=remote, processor_kwargs=remote,
+                                 query_length=self.max_query_length, document_length=self.max_doc_length)
+        module.model = backbone
+        module.processor = copy.deepcopy(self.tokenizer)
+        module.max_seq_length = self.max_doc_length  # what a plain `encode` (no task) cuts at
+        modules: list[nn.Module] = [module, Pooling(self.dim, pooling_mode=ST_POOLING[self.pooling])]
         if self.normalize:
-            modules.append(
-                {
-                    "idx": 2,
-                    "name": "2",
-                    "path": "2_Normalize",
-                    "type": "sentence_transformers.models.Normalize",
-                }
-            )
-            (path / "2_Normalize").mkdir(exist_ok=True)
-        (path / "1_Pooling").mkdir(exist_ok=True)
-        _dump(path / "1_Pooling" / "config.json", st_pooling)
-        _dump(path / "modules.json", modules)
-        _dump(
-            path / "sentence_bert_config.json",
-            {"max_seq_length": self.max_doc_length, "do_lower_case": False},
-        )
+            modules.append(Normalize())
         prompts = {"query": self.query_prompt() if self.instruction else "", "document": ""}
-        _dump(
-            path / "config_sentence_transformers.json",
-            {
-                "prompts": prompts,
-                "default_prompt_name": None,
-                "similarity_fn_name": "cosine",
-                "model_type": "SentenceTransformer",
-            },
-        )
-        meta = {
+        training = self.backbone.training
+        st = SentenceTransformer(modules=modules, prompts=prompts, similarity_fn_name="cosine", device=str(self.device_))
+        st.save(str(path))
+        self.backbone.train(training)
+        # transformers 5 does not persist padding_side, and sentence-transformers only sets it for causal-LM
+        # tasks; last-token pooling needs left padding on every reload, so it goes into tokenizer_config.json.
+        tok_cfg_path = path / "tokenizer_config.json"
+        write_json(tok_cfg_path, {**_read_json(tok_cfg_path), "padding_side": self.tokenizer.padding_side})
+        write_json(path / META_FILE, {
             "pooling": self.pooling,
             "normalize": self.normalize,
             "query_template": self.query_template,
@@ -465,11 +445,26 @@ class Embedder(nn.Module):
             "max_query_length": self.max_query_length,
             "max_doc_length": self.max_doc_length,
             "padding_side": self.tokenizer.padding_side,
+            "dtype": self.dtype_name,
+            "fingerprint": self.fingerprint,
             **(extra_meta or {}),
-        }
-        _dump(path / META_FILE, meta)
+        })
         return path
 
 
-def _dump(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars (a CausalLM checkpoint loaded as its base model
+    reports lm_head as unused, which is expected here)."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+        if bars:
+            hf_logging.enable_progress_bar()

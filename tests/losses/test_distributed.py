@@ -51,7 +51,9 @@ def test_two_process_ddp_equals_one_process(ddp_results, kind):
     out["loss"].backward()
     ddp = ddp_results[kind]
     for key, value in out.items():
-        assert ddp["parts"][key] == pytest.approx(value.item(), abs=1e-6), key
+        # fp32 sums taken in another order (gathered shards vs one tensor) differ in the last bits: a loss
+        # of ~8 moves by ~2e-6 (8.021122932 vs 8.021121025 seen), so the bound is relative, not absolute.
+        assert ddp["parts"][key] == pytest.approx(value.item(), rel=1e-6), key
     for name, param in model.named_parameters():
         assert torch.allclose(ddp["grads"][name], param.grad, atol=1e-6), name
 

@@ -37,3 +37,22 @@ def test_bad_temperature_raises(bad):
 def test_missing_column_raises():
     with pytest.raises(ValueError, match="passages"):
         InfoNCELoss(TinyEncoder())({"query": {}}, torch.tensor([0]))
+
+
+def _unit(rows: int, dim: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.normalize(torch.randn(rows, dim, generator=g), dim=-1)
+
+
+def test_scores_are_fp32_under_bf16_autocast():
+    """At tau = 0.02 a bf16 score (8 mantissa bits) moves logits by up to ~0.2; the loss must score in fp32."""
+    queries, passages = _unit(16, 64, 0), _unit(64, 64, 1)
+    labels = torch.arange(16) * 4
+    ref = infonce_per_sample(queries, passages, labels, 0.02)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = infonce_per_sample(queries, passages, labels, 0.02)
+        mean = InfoNCELoss(torch.nn.Identity(), 0.02).compute_loss_from_embeddings(
+            {"query": queries, "passages": passages}, labels)["loss"]
+    assert mixed.dtype == torch.float32
+    assert torch.allclose(mixed, ref, rtol=1e-5, atol=1e-6), (mixed - ref).abs().max()
+    assert mean.item() == pytest.approx(ref.mean().item(), rel=1e-6)

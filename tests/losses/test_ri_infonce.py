@@ -125,3 +125,17 @@ def test_config_dict():
     cfg = RIInfoNCELoss(torch.nn.Identity()).get_config_dict()
     assert cfg == {"temperature": 0.02, "cross_device": True, "kappa": 5.0, "warmup_steps": 100,
                    "mapping": "clamp", "normalization": "l1", "eps": 1e-6}
+
+
+def test_ri_loss_is_fp32_under_bf16_autocast():
+    """L, L' and the weights all come from fp32 scores, so bf16 autocast changes the RI loss by rounding only."""
+    g = torch.Generator().manual_seed(3)
+    emb = {k: torch.nn.functional.normalize(torch.randn(n, 64, generator=g), dim=-1)
+           for k, n in (("query", 16), ("reasoning_query", 16), ("passages", 64))}
+    labels = torch.arange(16) * 4
+    loss = RIInfoNCELoss(torch.nn.Identity(), temperature=0.02, warmup_steps=0)
+    ref = loss.compute_loss_from_embeddings(emb, labels)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss.compute_loss_from_embeddings(emb, labels)
+    for key in ("loss", "infonce", "infonce_reasoning", "ri_max", "ri_mean"):
+        assert mixed[key].item() == pytest.approx(ref[key].item(), rel=1e-5), key

@@ -45,3 +45,17 @@ def test_every_field_has_help():
         assert section.metadata.get("help")
         for f in dataclasses.fields(section.default_factory()):  # type: ignore[misc]
             assert f.metadata.get("help"), f"{section.name}.{f.name}"
+
+
+def test_bundled_deepspeed_zero1_config():
+    import importlib.util
+    import json
+
+    ds = json.loads((RECIPES / "ds_zero1.json").read_text())
+    assert ds["zero_optimization"]["stage"] == 1 and ds["bf16"]["enabled"] == "auto"  # bf16 from model.precision
+    if importlib.util.find_spec("deepspeed") is None:
+        with pytest.raises(ConfigError, match="train.deepspeed: the deepspeed package is not installed"):
+            load_train_config(None, ["data.train_files=[x.jsonl]", "train.deepspeed=ds_zero1.json"])
+    else:
+        cfg = load_train_config(None, ["data.train_files=[x.jsonl]", "train.deepspeed=ds_zero1.json"])
+        assert cfg.train.deepspeed == str(RECIPES / "ds_zero1.json")

@@ -139,3 +139,38 @@ def test_collator_labels_and_instruction(tmp_path, minilm_path):
     text = emb.tokenizer.decode(batch["features"]["query"]["input_ids"][0], skip_special_tokens=True)
     assert text.startswith("instruct : given a math post") and "query : question 0" in text
     assert isinstance(batch["features"]["reasoning_query"]["input_ids"], torch.Tensor)
+
+
+def _without_reasoning_query(path, line: int, value) -> None:
+    rows = path.read_text().splitlines()
+    record = json.loads(rows[line - 1])
+    record["reasoning_query"] = value
+    rows[line - 1] = json.dumps(record)
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_ri_infonce_without_reasoning_query_names_file_and_line(tmp_path, value):
+    # q' = q would silently give that sample RI = 1 (a weight of noise, not of reasoning intensity)
+    path = write_samples(tmp_path / "t.jsonl", 4, ("math",))
+    _without_reasoning_query(path, 3, value)
+    no_model = str(tmp_path / "no-model-needed")
+    cfg = load_train_config(None, tiny_overrides(no_model, path, tmp_path / "out"))
+    with pytest.raises(RecordError, match=r"t\.jsonl, line 3, field 'reasoning_query'.*loss\.missing_reasoning_query"):
+        build_trainer(cfg)
+    # the documented fallback, and plain InfoNCE (which never reads q'), pass the data checks (then: no model)
+    for extra in ("loss.missing_reasoning_query=use_query", "loss.name=infonce"):
+        cfg = load_train_config(None, tiny_overrides(no_model, path, tmp_path / "out", extra))
+        with pytest.raises(ConfigError, match="model directory not found"):
+            build_trainer(cfg)
+    with pytest.raises(ConfigError, match="missing_reasoning_query.*'error', 'use_query'"):
+        load_train_config(None, tiny_overrides(no_model, path, tmp_path / "out", "loss.missing_reasoning_query=skip"))
+
+
+@pytest.mark.parametrize(("field", "value"), [("pos", []), ("pos", [""]), ("pos", ["ok", "  "]), ("neg", ["x", ""])])
+def test_empty_passage_names_file_line_field(tmp_path, field, value):
+    good = {"query": "a", "pos": ["x"], "neg": ["y"], "domain": "d"}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, field: value}) + "\n")
+    with pytest.raises(RecordError, match=rf"t\.jsonl, line 2, field '{field}'"):
+        load_samples([path])

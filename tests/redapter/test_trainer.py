@@ -109,3 +109,25 @@ def test_dev_evaluation_every_n_steps(tiny_qwen3_path, train_file, tmp_path):
     assert [s for s, _ in dev_logs] == [2, 3]  # every 2 steps, and at the end
     assert all(0.0 <= v <= 1.0 for _, v in dev_logs)
     assert trainer.model.training  # evaluation put the model back in train mode
+
+
+def test_same_seed_gives_the_same_lora_model(tiny_qwen3_path, train_file, tmp_path):
+    # peft draws lora_A from the global RNG when the adapter is built, so the seed must be set before that.
+    extra = ("train.max_steps=2", "train.save_strategy='no'", "loss.ri_warmup_steps=1")
+    weights = []
+    for name in ("a", "b"):
+        torch.manual_seed(len(weights) + 100)  # whatever ran before must not matter
+        trainer = build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path / name, *extra)))
+        trainer.train()
+        weights.append({n: p.detach().clone() for n, p in trainer.model.named_parameters()})
+    assert any("lora_A" in n for n in weights[0])
+    for name, value in weights[0].items():
+        assert torch.equal(value, weights[1][name]), name
+
+
+def test_fsdp_in_one_process_is_a_config_error(tiny_qwen3_path, train_file, tmp_path):
+    from reasonembed.errors import ConfigError
+
+    extra = ("train.fsdp=full_shard", "train.use_cpu=true", "train.save_strategy='no'")
+    with pytest.raises(ConfigError, match=r"train\.fsdp.*several processes"):
+        build_trainer(load_train_config(None, tiny_overrides(tiny_qwen3_path, train_file, tmp_path, *extra)))

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from reasonembed.errors import ConfigError
         from reasonembed.redapter.config import load_train_config
-        from reasonembed.redapter.trainer import build_trainer
+        from reasonembed.redapter.trainer import build_trainer, resolve_checkpoint
 
         if recipe and config:
             raise ConfigError("give --config or --recipe, not both")
@@ -42,10 +42,8 @@ def register(app: typer.Typer) -> None:
         if stray:
             raise ConfigError(f"unexpected argument(s) {stray}; overrides look like section.key=value")
         cfg = load_train_config(config, overrides)
+        checkpoint = resolve_checkpoint(resume, cfg.train.output_dir)  # before the model loads: fail fast
         trainer = build_trainer(cfg)
-        checkpoint: str | bool | None = resume
-        if resume == "latest":
-            checkpoint = True
         trainer.train(resume_from_checkpoint=checkpoint)
         out = final_dir or Path(cfg.train.output_dir or ".") / "final"
         trainer.save_model(str(out))

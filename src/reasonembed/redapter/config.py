@@ -11,6 +11,7 @@ checkpointing, schedulers) is reachable as `train.<option>=...`. Defaults are th
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from transformers import TrainingArguments
 from reasonembed.config import config_to_dict, load_config
 from reasonembed.errors import ConfigError
 
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -79,6 +81,10 @@ class LossConfig:
     ri_warmup_steps: int = _help("Optimizer steps of plain InfoNCE before RI weighting (qri_start_step 100).",
                                  default=100)
     cross_device: bool = _help("Use every device's passages as negatives (gathered global batch).", default=True)
+    missing_reasoning_query: Literal["error", "use_query"] = _help(
+        "ri_infonce on a sample without `reasoning_query` (q'): error = refuse, naming file and line; "
+        "use_query = use the query itself as q' (that sample's RI is then L/L = 1, i.e. no reasoning signal).",
+        default="error")
     gradcache_mini_batch_size: int = _help(
         "GradCache: embed in mini-batches of this many texts with cached gradients (0 = off).", default=0)
 
@@ -99,6 +105,15 @@ class TrainConfig(TrainingArguments):
     report_to: None | str | list[str] = _help("Experiment trackers (none, tensorboard, wandb, ...).", default="none")
     save_steps: float = _help("Checkpoint every N optimizer steps.", default=500)
     dataloader_drop_last: bool = _help("Unused: the sampler always drops incomplete global batches.", default=True)
+
+    def __post_init__(self) -> None:
+        # `train.deepspeed=ds_zero1.json` names the bundled ZeRO-1 config (recipes/) unless such a file exists here
+        if isinstance(self.deepspeed, str) and not Path(self.deepspeed).exists() and (RECIPES / self.deepspeed).is_file():
+            self.deepspeed = str(RECIPES / self.deepspeed)
+        if self.deepspeed and importlib.util.find_spec("deepspeed") is None:
+            raise ConfigError("train.deepspeed: the deepspeed package is not installed here (pip install deepspeed), "
+                              "or drop train.deepspeed to train with DDP")
+        super().__post_init__()
 
 
 @dataclass
@@ -123,7 +138,26 @@ def check_train_config(cfg: RedapterConfig) -> RedapterConfig:
         raise ConfigError(f"data.group_size must be >= 1, got {cfg.data.group_size}")
     if cfg.loss.name == "ri_infonce" and cfg.loss.ri_warmup_steps < 0:
         raise ConfigError("loss.ri_warmup_steps must be >= 0")
+    check_trackers(cfg.train.report_to)
     return cfg
+
+
+def check_trackers(report_to: list[str] | str | None) -> None:
+    """Every tracker in `train.report_to` must be one HF knows and installed here (the Trainer would crash late)."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    available = get_available_reporting_integrations()
+    for name in names:
+        if name in ("none", "all"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise ConfigError(f"train.report_to: unknown tracker {name!r}; use none, all or one of "
+                              f"{sorted(INTEGRATION_TO_CALLBACK)}")
+        if name not in available:
+            raise ConfigError(f"train.report_to: the {name!r} tracker is not installed in this environment "
+                              f"(installed: {available or 'none'}); install it or set train.report_to=none")
 
 
 def resolve_precision(cfg: RedapterConfig) -> RedapterConfig:

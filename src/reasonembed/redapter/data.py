@@ -64,6 +64,10 @@ def load_samples(paths: Sequence[str | Path]) -> list[TrainingSample]:
             sample.source = f"{path}:{line}"
             if sample.domain is None:
                 sample.domain = path.stem.replace("-formatted", "")
+            for field in ("pos", "neg"):
+                empty = [i for i, text in enumerate(getattr(sample, field)) if not text.strip()]
+                if empty:
+                    raise RecordError(path, line, field, f"passage {empty[0]} is empty")
             for field in ("train_group_size", "batch_size"):
                 value = getattr(sample, field, None)
                 if value is not None and (not isinstance(value, int) or value < 1):
@@ -91,14 +95,30 @@ def domain_sizes(
     return sizes
 
 
+def _record_error(sample: TrainingSample, field: str, message: str) -> RecordError:
+    """A RecordError at the file and line `load_samples` read `sample` from."""
+    path, _, line = str(getattr(sample, "source", "?:")).rpartition(":")
+    return RecordError(path or None, int(line) if line.isdigit() else None, field, message)
+
+
 def check_negatives(samples: Sequence[TrainingSample], sizes: dict[str, DomainSizes]) -> None:
     """Every query needs at least one hard negative when its group holds more than the positive."""
     for sample in samples:
         if sizes[str(sample.domain)].group_size > 1 and not sample.neg:
-            path, _, line = str(getattr(sample, "source", "?:")).rpartition(":")
-            raise RecordError(path or None, int(line) if line.isdigit() else None, "neg",
-                              f"no hard negatives, but domain {sample.domain!r} uses groups of "
-                              f"{sizes[str(sample.domain)].group_size}")
+            raise _record_error(sample, "neg", f"no hard negatives, but domain {sample.domain!r} uses groups of "
+                                               f"{sizes[str(sample.domain)].group_size}")
+
+
+def check_reasoning_queries(samples: Sequence[TrainingSample], policy: str) -> None:
+    """RI-InfoNCE needs q' on every sample, unless `loss.missing_reasoning_query=use_query` says q' = q."""
+    if policy == "use_query":
+        return
+    for sample in samples:
+        if not (sample.reasoning_query or "").strip():
+            raise _record_error(sample, "reasoning_query",
+                                "missing or empty, and loss.name=ri_infonce needs q' for every sample; add it, "
+                                "use loss.name=infonce, or set loss.missing_reasoning_query=use_query "
+                                "(q' = the query: that sample gets RI = 1)")
 
 
 def sample_group(sample: TrainingSample, group_size: int, rng: random.Random) -> list[str]:
@@ -214,7 +234,8 @@ class RedapterCollator:
     """Tokenizes one per-device batch for the loss: features per column plus positive indices.
 
     Queries and q' get the sample's `prompt` as task instruction through the embedder's template
-    (`Instruct: {prompt}\\nQuery: {query}`); passages get none. q' falls back to q when missing.
+    (`Instruct: {prompt}\\nQuery: {query}`); passages get none. A missing q' becomes q (only reached
+    with `loss.missing_reasoning_query=use_query`: `check_reasoning_queries` refuses it otherwise).
     """
 
     def __init__(self, embedder: Any, max_query_length: int, max_passage_length: int, with_reasoning: bool = True):

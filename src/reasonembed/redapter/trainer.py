@@ -10,7 +10,8 @@ schedulers and checkpointing work unchanged):
 * `_save`: a checkpoint folder gets the trainable weights (which `_load_from_checkpoint` loads back on
   `resume_from_checkpoint`; optimizer, scheduler, RNG and data position are the Trainer's own), the
   final folder gets a sentence-transformers directory (LoRA merged) plus the resolved config,
-  package version and git SHA.
+  package version and git SHA. Under FSDP, `save_model` first gathers the consolidated weights for the
+  final folder (the live parameters are shards).
 
 Optional dev evaluation runs through `DevEvalCallback`, which reuses `reasonembed.evaluation.runner`.
 """
@@ -26,17 +27,26 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer, TrainerCallback, enable_full_determinism, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from reasonembed.config import provenance_stamp
+from reasonembed.errors import ConfigError
+from reasonembed.io import atomic_write
 from reasonembed.losses import GradCache, InfoNCELoss, RIInfoNCELoss
-from reasonembed.redapter.config import LossConfig, RedapterConfig, resolve_precision, resolved_dict
+from reasonembed.redapter.config import (
+    LossConfig,
+    ModelConfig,
+    RedapterConfig,
+    resolve_precision,
+    resolved_dict,
+)
 from reasonembed.redapter.data import (
     DomainBatchSampler,
     GroupedBatchDataset,
     RedapterCollator,
     check_negatives,
+    check_reasoning_queries,
     domain_sizes,
     load_samples,
 )
@@ -60,15 +70,27 @@ def _base_loss(loss: nn.Module) -> nn.Module:
     return loss.loss if isinstance(loss, GradCache) else loss
 
 
+def _is_sharded(model: nn.Module) -> bool:
+    """True when FSDP holds the parameters as shards: FSDP2 (`fully_shard`, DTensor parameters) or FSDP1."""
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.tensor import DTensor
+
+    if isinstance(model, FullyShardedDataParallel):
+        return True
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
 class RedapterTrainer(Trainer):
     """HF Trainer for an `Embedder` and a contrastive loss module over `GroupedBatchDataset` batches."""
 
     def __init__(self, *args: Any, loss: nn.Module, sampler: DomainBatchSampler,
-                 run_config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                 run_config: dict[str, Any] | None = None, model_config: ModelConfig | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loss = loss
         self.sampler = sampler
         self.run_config = run_config or {}
+        self.model_config = model_config
         self._parts: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     # ---------------------------------------------------------------- loss
@@ -102,6 +124,32 @@ class RedapterTrainer(Trainer):
                                     sampler_fn=self._get_train_sampler, is_training=True)
 
     # ---------------------------------------------------------------- saving
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """The final model under FSDP is gathered whole on rank 0 first (a collective: every rank calls this).
+
+        The stock Trainer saves FSDP models as shards unless `fsdp_config.state_dict_type` is FULL_STATE_DICT, and
+        never calls `_save` for shards; a sentence-transformers model needs the consolidated weights either way.
+        Checkpoints (`_internal_call`) keep the Trainer's own FSDP handling.
+        """
+        if not _internal_call and _is_sharded(self.model_wrapped):
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+            self._save(output_dir, state_dict=get_model_state_dict(self.model_wrapped, options=options))
+            return
+        super().save_model(output_dir, _internal_call)
+
+    def _whole_embedder(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+        """A fresh, unsharded Embedder (LoRA included) holding `state_dict`: FSDP shards cannot be merged or saved."""
+        from reasonembed.redapter.modeling import build_embedder
+
+        if self.model_config is None:
+            raise ConfigError("saving an FSDP-sharded model needs the trainer's model_config (use build_trainer)")
+        whole = build_embedder(self.model_config, "cpu", bf16=False, checkpointing=False)
+        whole.load_state_dict(state_dict, strict=True)
+        whole.dtype_name = self.accelerator.unwrap_model(self.model).dtype_name
+        return whole
+
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         output_dir = output_dir or self.args.output_dir
         if not self.args.should_save:
@@ -119,19 +167,18 @@ class RedapterTrainer(Trainer):
             safetensors.torch.save_file(tensors, os.path.join(output_dir, "model.safetensors"),
                                         metadata={"format": "pt"})
             return
+        if state_dict is not None and _is_sharded(self.model_wrapped):  # FSDP: the live parameters are shards
+            embedder = self._whole_embedder(state_dict)
         stamp = provenance_stamp()
         embedder.save(output_dir, extra_meta={"trained_with": "reasonembed train (Redapter)", **stamp})
         record = {"config": self.run_config, "loss": _base_loss(self.loss).get_config_dict(),
                   "global_step": self.state.global_step, **stamp}
-        Path(output_dir, RUN_CONFIG_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
+        atomic_write(Path(output_dir, RUN_CONFIG_FILE), json.dumps(record, indent=2, default=str) + "\n")
         logger.info("saved sentence-transformers model to %s", output_dir)
-
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         """Load what `_save` wrote into a checkpoint (all trainable weights; LoRA: the adapters only)."""
         import safetensors.torch
-
-        from reasonembed.errors import ConfigError
 
         embedder = self.accelerator.unwrap_model(model or self.model)
         path = Path(resume_from_checkpoint, "model.safetensors")
@@ -174,27 +221,59 @@ class DevEvalCallback(TrainerCallback):
             self._run(state.global_step)
 
 
+def resolve_checkpoint(resume: str | None, output_dir: str | None) -> str | None:
+    """`--resume`: None, 'latest' (the newest checkpoint-N in output_dir) or a checkpoint folder -> its path."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if resume is None:
+        return None
+    if resume == "latest":
+        latest = get_last_checkpoint(output_dir) if output_dir and Path(output_dir).is_dir() else None
+        if latest is None:
+            raise ConfigError(f"--resume latest: no checkpoint-N folder in train.output_dir {output_dir}; "
+                              "drop --resume to start a new run")
+        return latest
+    if not Path(resume).is_dir():
+        raise ConfigError(f"--resume {resume}: checkpoint folder not found")
+    return resume
+
+
 def build_trainer(cfg: RedapterConfig) -> RedapterTrainer:
     """Config -> a ready `RedapterTrainer` (model, loss, data, sampler, optional dev evaluation)."""
     from reasonembed.redapter.modeling import build_embedder
 
     cfg = resolve_precision(cfg)
     args = cfg.train
+    if args.fsdp and args.world_size < 2:  # the Trainer would raise a bare ValueError much later
+        raise ConfigError("train.fsdp shards the model over several processes: launch with torchrun or "
+                          "accelerate launch, or drop train.fsdp")
     # data first: a bad file or a batch size the data cannot fill fails before the model is loaded
     samples = load_samples(cfg.data.train_files)
     sizes = domain_sizes(samples, cfg.data.group_size, args.per_device_train_batch_size, cfg.data.use_data_sizes)
     check_negatives(samples, sizes)
+    if cfg.loss.name == "ri_infonce":
+        check_reasoning_queries(samples, cfg.loss.missing_reasoning_query)
     seed = args.data_seed if args.data_seed is not None else args.seed
     sampler = DomainBatchSampler([str(s.domain) for s in samples], sizes, args.world_size, seed)
     dataset = GroupedBatchDataset(samples, sizes, seed)
     checkpointing = bool(args.activation_checkpointing or args.gradient_checkpointing)
+    # Seed before the model is built: peft draws the LoRA A matrices from the global RNG, and the Trainer's
+    # own seeding (in its __init__) comes too late for them. Same train.seed -> same model.
+    if args.full_determinism:
+        enable_full_determinism(args.seed)
+    else:
+        set_seed(args.seed)
     embedder = build_embedder(cfg.model, args.device, args.bf16, checkpointing)
     if checkpointing:  # already enabled on the backbone; the Trainer would look for it on the Embedder
         args.activation_checkpointing = args.gradient_checkpointing = False
     collator = RedapterCollator(embedder, cfg.model.max_query_length, cfg.model.max_passage_length,
                                 with_reasoning=cfg.loss.name == "ri_infonce")
     trainer = RedapterTrainer(model=embedder, args=args, train_dataset=dataset, data_collator=collator,
-                              loss=build_loss(embedder, cfg.loss), sampler=sampler, run_config=resolved_dict(cfg))
+                              loss=build_loss(embedder, cfg.loss), sampler=sampler, run_config=resolved_dict(cfg),
+                              model_config=cfg.model)
+    if args.fsdp and not trainer.is_fsdp_enabled:
+        logger.warning("train.fsdp is set but accelerate did not enable FSDP on %s (it shards on GPU-type devices "
+                       "only): the model is not sharded, every process holds all of it (DDP)", args.device)
     if cfg.data.dev_dataset:
         trainer.add_callback(DevEvalCallback(trainer, cfg.data.dev_dataset, cfg.data.dev_every_steps,
                                              cfg.data.dev_instruction))
