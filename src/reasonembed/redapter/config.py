@@ -105,6 +105,10 @@ class TrainConfig(TrainingArguments):
     report_to: None | str | list[str] = _help("Experiment trackers (none, tensorboard, wandb, ...).", default="none")
     save_steps: float = _help("Checkpoint every N optimizer steps.", default=500)
     dataloader_drop_last: bool = _help("Unused: the sampler always drops incomplete global batches.", default=True)
+    if "activation_checkpointing" not in {f.name for f in dataclasses.fields(TrainingArguments)}:
+        # transformers < 5.23 calls it gradient_checkpointing; the recipes use the new name on every version
+        # (the trainer enables checkpointing on the backbone itself, so HF never needs to read it).
+        activation_checkpointing: bool = _help("Activation (gradient) checkpointing of the backbone.", default=False)
 
     def __post_init__(self) -> None:
         # `train.deepspeed=ds_zero1.json` names the bundled ZeRO-1 config (recipes/) unless such a file exists here
