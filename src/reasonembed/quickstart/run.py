@@ -75,7 +75,8 @@ class QuickstartRun:
             mine=MineConfig(top_k=s.candidates, search_k=max(100, 4 * s.candidates)),
             judge=JudgeConfig(sampling=SamplingParams(0.7, 0.95, 40, s.judge_tokens)),
             reason=ReasonConfig(sampling=SamplingParams(0.8, 0.8, None, s.reason_tokens)),
-            assemble=AssembleConfig(),
+            # RI-InfoNCE needs q' for every sample (loss.missing_reasoning_query=error): keep only those that have one
+            assemble=AssembleConfig(require_reasoning_query=True),
         )
 
     # ------------------------------------------------------------------ stages
