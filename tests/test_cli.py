@@ -29,3 +29,22 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["synth", "stats", "--config", "configs/synth.yaml"],
+    ["train", "--recipe", "minilm-cpu"],
+    ["quickstart", "--out", "{tmp}/qs"],
+])
+def test_one_override_grammar_for_every_config_verb(argv, tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    bad = subprocess.run([sys.executable, "-m", "reasonembed.cli", *argv, "not-an-override"], capture_output=True,
+                         text=True, timeout=300, cwd=root)
+    assert bad.returncode == 2, bad.stderr
+    assert "error: override 'not-an-override' is not of the form key=value" in bad.stderr
+    unknown = subprocess.run([sys.executable, "-m", "reasonembed.cli", *argv, "no_such_key=1"], capture_output=True,
+                             text=True, timeout=300, cwd=root)
+    assert unknown.returncode == 2 and "unknown key(s) ['no_such_key']" in unknown.stderr, unknown.stderr

@@ -27,7 +27,7 @@ def parse_overrides(overrides: list[str] | None) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for item in overrides or []:
         if "=" not in item:
-            raise ConfigError(f"override {item!r} is not of the form key=value")
+            raise ConfigError(f"override {item!r} is not of the form key=value (e.g. train.max_steps=100)")
         key, raw = item.split("=", 1)
         # YAML 1.1 reads yes/no/on/off as booleans; on the command line they are almost always strings
         # (e.g. save_strategy=no), so only true/false become booleans here.

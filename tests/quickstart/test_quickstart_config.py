@@ -70,7 +70,8 @@ def test_readme_quickstart_overrides_are_valid_keys():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The main job: `reasonembed quickstart`")[1].split("\n## ")[0]
     commands = "".join(re.findall(r"```bash\n(.*?)```", section, flags=re.S))
-    sets = re.findall(r"--set (\S+=\S+)", commands)
+    sets = [w for line in commands.splitlines() for w in line.split("#")[0].split()
+            if "=" in w and not w.startswith("-")]  # the positional key=value overrides
     assert len(sets) >= 2
     cfg = load_quickstart_config(None, sets)
     assert cfg.redapter.loss.temperature == 0.02 and cfg.redapter.train.learning_rate == 5e-5

@@ -2,7 +2,7 @@
 
     reasonembed quickstart --out qs                                   # bundled SmolLM2, ~15 min on 2 cores
     reasonembed quickstart --out qs --llm-url http://host:8000/v1 --llm-model Qwen2.5-72B-Instruct
-    reasonembed quickstart --out qs --docs 40 --candidates 10 --set redapter.loss.temperature=0.02
+    reasonembed quickstart --out qs --docs 40 --candidates 10 redapter.loss.temperature=0.02
 
 Splits the bundled TheoremQA-Q set by theorem, runs every ReMixer stage on the train part, audits
 the judge against gold labels, trains MiniLM with RI-InfoNCE (and, for comparison, on gold pairs),
@@ -32,7 +32,8 @@ def quickstart_command(
     audit_queries: int = typer.Option(None, "--audit-queries", help="Queries in the judge audit (default 12)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 2)."),
     no_entailmentbank: bool = typer.Option(False, "--no-entailmentbank", help="Skip the EntailmentBank column."),
-    overrides: list[str] = typer.Option(None, "--set", help="Any config field: --set synth.judge_tokens=256, --set redapter.loss.temperature=0.02 (repeatable; the flags above win over it)."),
+    overrides: list[str] = typer.Argument(None, help="Config overrides key=value, as every verb takes them: synth.judge_tokens=256 redapter.loss.temperature=0.02 (the flags above win over them)."),
+    set_overrides: list[str] = typer.Option(None, "--set", hidden=True, help="Older spelling of an override (--set key=value)."),
 ) -> None:
     """Run synthesis → judge audit → training → evaluation on bundled data; write DIR/report.md."""
     from reasonembed.config import provenance_stamp
@@ -40,7 +41,7 @@ def quickstart_command(
     from reasonembed.quickstart.config import quickstart_config_dict
     from reasonembed.quickstart.run import QuickstartRun
 
-    cfg = build_config(config, overrides, out=out, llm_url=llm_url, llm_model=llm_model, docs=docs,
+    cfg = build_config(config, [*(overrides or []), *(set_overrides or [])], out=out, llm_url=llm_url, llm_model=llm_model, docs=docs,
                        candidates=candidates, audit_queries=audit_queries, epochs=epochs,
                        entailmentbank=False if no_entailmentbank else None)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
@@ -57,7 +58,7 @@ def build_config(config: Path | None, overrides: list[str] | None, *, out: Path 
                  llm_url: str | None = None, llm_model: str | None = None, docs: int | None = None,
                  candidates: int | None = None, audit_queries: int | None = None, epochs: int | None = None,
                  entailmentbank: bool | None = None) -> QuickstartConfig:
-    """`--config` + `--set`, then the flags given (set on the typed config, never spelled as override strings)."""
+    """`--config` + `key=value` overrides, then the flags given (set on the typed config, never spelled as override strings)."""
     from reasonembed.errors import ConfigError
     from reasonembed.quickstart.config import load_quickstart_config
 

@@ -37,10 +37,7 @@ def register(app: typer.Typer) -> None:
             config = Path(__file__).resolve().parents[1] / "recipes" / f"{recipe}.yaml"
             if not config.exists():
                 raise ConfigError(f"no bundled recipe {recipe!r} ({config})")
-        overrides = [a for a in ctx.args if "=" in a]
-        stray = [a for a in ctx.args if "=" not in a]
-        if stray:
-            raise ConfigError(f"unexpected argument(s) {stray}; overrides look like section.key=value")
+        overrides = list(ctx.args)  # key=value, checked by reasonembed.config.parse_overrides
         cfg = load_train_config(config, overrides)
         checkpoint = resolve_checkpoint(resume, cfg.train.output_dir)  # before the model loads: fail fast
         trainer = build_trainer(cfg)
