@@ -108,11 +108,17 @@ def test_broken_endpoint_is_probed_again_after_the_cool_down():
     dead = closed_port_url()
     port = int(dead.rsplit(":", 1)[1].split("/")[0])
     with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("ok"))) as live:
-        llm = _client(dead, live.base_url, max_concurrency=1, max_retries=2, breaker_failures=1, breaker_cooldown_s=0.3)
-        assert all(res.ok for _, res in llm.map(_requests(5)))
+        llm = _client(dead, live.base_url, max_concurrency=1, max_retries=2, breaker_failures=1, breaker_cooldown_s=2.0)
+        # equally idle endpoints are picked at random: send one request at a time until the dead one was tried
+        for _ in range(64):
+            assert all(res.ok for _, res in llm.map(_requests(1)))
+            if llm.accounting.snapshot()["retries"]:
+                break
+        assert llm.accounting.snapshot()["retries"] == 1
+        assert all(res.ok for _, res in llm.map(_requests(8)))
         assert llm.accounting.snapshot()["retries"] == 1  # one connection error, then the breaker skips it
         with ScriptedOpenAIServer(lambda body, n: Reply(body=completion("revived")), port=port):  # back on its port
-            time.sleep(0.35)
+            time.sleep(2.1)
             texts = [res.text for _, res in llm.map(_requests(10))]
     assert "revived" in texts  # probed after the cool-down, found alive, used again
 
