@@ -39,7 +39,7 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
 def test_one_override_grammar_for_every_config_verb(argv, tmp_path):
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     bad = subprocess.run([sys.executable, "-m", "reasonembed.cli", *argv, "not-an-override"], capture_output=True,
                          text=True, timeout=300, cwd=root)
