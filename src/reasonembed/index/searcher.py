@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from reasonembed.index import ann
-from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
+from reasonembed.index.store import IndexStore, IndexStoreError
 from reasonembed.retrieval.base import BatchSearcher, Hit, clean_excluded, sort_hits
 
 
@@ -63,7 +63,7 @@ def load_index(path: str | Path) -> LoadedIndex:
         index = faiss.IndexFlatIP(int(manifest["dim"]))
         index.add(vectors)
     else:
-        file = store.root / FAISS_FILE
+        file = store.faiss_path
         if not file.exists():
             raise IndexStoreError(f"{file}: missing; re-run `reasonembed index` to rebuild it")
         index = faiss.read_index(str(file))
