@@ -23,9 +23,9 @@ up the complete shards already on disk.
 
 Opening a complete index verifies it (`IndexStore.verify`): every listed file exists, has the size
 and sha256 the manifest records, every shard holds as many vectors as ids, and its dimension is the
-manifest's. Hashing runs at ~1.3 GB/s here (sha256, SHA-NI), about 3 s for a million 1024-d
-vectors, so it is done on every load rather than only on request. Any failure is an
-`IndexStoreError` naming the file.
+manifest's. It is done on every load rather than only on request: benchmarks/index_load.py
+measured a verified load of 100,000 x 384 vectors at 1.42x the time of an unchecked read (1.49 s vs
+1.05 s). Any failure is an `IndexStoreError` naming the file.
 
 Vectors are only comparable when the same model made them, so every load is checked against the
 manifest's `Embedder.fingerprint` and refuses a different model with `IndexMismatchError`.
