@@ -57,3 +57,13 @@ def test_lone_surrogate_in_corpus_is_an_error_line(tmp_path) -> None:
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert "docs.jsonl, line 2, field 'text': contains a lone UTF-16 surrogate" in result.stderr
     assert not (tmp_path / "idx" / "shards").exists()
+
+
+def test_bad_fusion_is_an_error_line_before_anything_loads(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "reasonembed.cli", "search", "--index", str(tmp_path), "--hybrid",
+                             "--fusion", "bogus", "q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "fusion 'bogus' is not one of rrf, score" in result.stderr
