@@ -4,7 +4,8 @@ Two scenarios, each comparing two servers run side by side as subprocesses:
 
 * `--scenario batching` (default): the server with dynamic micro-batching (`--max-batch 128`) vs
   the same server with it off (`--max-batch 1`: one request's texts per forward pass, the way a
-  naive embedding server works).
+  naive embedding server works); both without the queue bound and timeout, so that only batching
+  differs and no request is refused.
 * `--scenario big`: 64 clients on /search while one more client keeps a ~4 MB /v1/embeddings
   request (200 inputs of 20,000 characters) in flight. `bounded` is the server as shipped (a queue
   of at most `--max-queue` 32 requests, 503 + Retry-After beyond it, a 30 s request timeout, and
@@ -44,11 +45,12 @@ import numpy as np
 import psutil
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "reasonembed" / "data" / "theoremqa_q_dev"
+UNBOUNDED = ["--max-queue", "0", "--request-timeout", "0"]  # the batching scenario measures batching alone
 MODES = {
-    "batched": ["--max-batch", "128"],
-    "unbatched": ["--max-batch", "1"],
+    "batched": ["--max-batch", "128", *UNBOUNDED],
+    "unbatched": ["--max-batch", "1", *UNBOUNDED],
     "bounded": [],
-    "unbounded": ["--max-queue", "0", "--request-timeout", "0", "--turn-size", "0"],
+    "unbounded": [*UNBOUNDED, "--turn-size", "0"],
 }
 SCENARIOS = {"batching": ("batched", "unbatched"), "big": ("bounded", "unbounded")}
 BIG_INPUTS, BIG_CHARS = 200, 20_000  # ~4.0 MB of JSON: just under the default 4 MiB body limit

@@ -8,11 +8,13 @@ Every request that needs the model (`/v1/embeddings`, `/search`) goes through `A
   64 clients otherwise turns every request's latency into 64 requests' work;
 * an admitted request waits at most `timeout` seconds for its vectors, then gets `504`; its job is
   cancelled, and the model thread skips a cancelled job (or the rest of one it has started);
-* while it waits, the request checks every `poll` seconds whether its client hung up
-  (`Request.is_disconnected`); if so its job is cancelled the same way, so a client that gave up
-  costs no encoding.
+* a request whose client has hung up is not submitted (`Request.is_disconnected`), and while it
+  waits it also listens for the server's `http.disconnect` message; if that comes first its job is
+  cancelled the same way, so a client that gave up costs no encoding.
 
-Handlers run on the event loop, so the counter needs no lock.
+Waiting is event-driven (the job's future, the disconnect message and the timeout, whichever comes
+first), not polled, so 64 waiting requests cost the event loop (and the GIL the model thread also
+needs) nothing while they wait. Handlers run on the event loop, so the counter needs no lock.
 """
 
 from __future__ import annotations
@@ -34,8 +36,7 @@ CLIENT_GONE = 499  # nginx's "client closed request": logged, never read by anyo
 class Admission:
     """Admission control in front of an `EncodeBatcher` (see the module docstring)."""
 
-    def __init__(self, batcher: EncodeBatcher, max_queue: int | None = 32, timeout: float | None = 30.0,
-                 poll: float = 0.1) -> None:
+    def __init__(self, batcher: EncodeBatcher, max_queue: int | None = 32, timeout: float | None = 30.0) -> None:
         if max_queue is not None and max_queue < 1:
             raise ValueError(f"max_queue must be >= 1 (or None for no limit), got {max_queue}")
         if timeout is not None and timeout <= 0:
@@ -43,7 +44,6 @@ class Admission:
         self.batcher = batcher
         self.max_queue = max_queue
         self.timeout = timeout
-        self.poll = poll
         self.active = 0
         self.refused = 0
         self.timed_out = 0
@@ -73,20 +73,24 @@ class Admission:
             self.active -= 1
 
     async def _wait(self, request: Request, future: Future) -> Any:
-        loop = asyncio.get_running_loop()
         waiting = asyncio.wrap_future(future)
-        deadline = None if self.timeout is None else loop.time() + self.timeout
-        while True:
-            step = self.poll if deadline is None else max(0.0, min(self.poll, deadline - loop.time()))
-            done, _ = await asyncio.wait({waiting}, timeout=step)
-            if done:
-                return waiting.result()
-            if deadline is not None and loop.time() >= deadline:
-                future.cancel()
-                self.timed_out += 1
-                raise ApiError(504, f"the request did not finish within this server's {self.timeout:g} s timeout; "
-                               "retry later", code="timeout", headers={"Retry-After": str(self.retry_after())})
-            if await request.is_disconnected():
-                future.cancel()
-                self.abandoned += 1
-                raise ApiError(CLIENT_GONE, "client closed the request")
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            done, _ = await asyncio.wait({waiting, gone}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if waiting in done:
+            return waiting.result()
+        future.cancel()  # the model thread skips it (or the rest of it)
+        if gone in done:
+            self.abandoned += 1
+            raise ApiError(CLIENT_GONE, "client closed the request")
+        self.timed_out += 1
+        raise ApiError(504, f"the request did not finish within this server's {self.timeout:g} s timeout; retry later",
+                       code="timeout", headers={"Retry-After": str(self.retry_after())})
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the server reports that the client hung up (the body was read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
