@@ -17,7 +17,7 @@ def test_manifest_and_vectors_match_the_embedder(flat_index: Path, embedder, the
     manifest = json.loads((flat_index / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["fingerprint"] == embedder.fingerprint
-    assert manifest["model"] == embedder.model_name_or_path
+    assert manifest["model"] == "minilm"  # the bundled model by name, not by this venv's path
     assert manifest["pooling"] == "mean"
     assert manifest["dim"] == 384
     assert manifest["count"] == 60
@@ -53,7 +53,6 @@ def test_crash_mid_build_resumes_without_loss_or_duplicates(write_corpus, tmp_pa
     store = IndexStore.open(out, must_be_complete=False)
     assert store.manifest["status"] == "building"
     assert [s.count for s in store.complete_shards()] == [10]
-    assert any(p.name.endswith(".tmp") for p in store.shard_dir.iterdir())
     with pytest.raises(IndexStoreError, match="did not finish"):
         load_index(out)
 
@@ -137,3 +136,20 @@ def test_sigkill_during_cli_build_then_resume(write_corpus, tmp_path, theoremqa_
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
     index = load_index(out)
     assert index.ids == [d["id"] for d in theoremqa_docs]
+
+
+def test_manifest_names_the_bundled_model_portably(flat_index, tmp_path, tiny_qwen3_path, minilm_path) -> None:
+    """An index copied to a machine whose venv lives elsewhere still finds its model."""
+    import shutil
+
+    from reasonembed.index.build import embedder_from_manifest
+    from reasonembed.index.model_ref import portable, resolve
+
+    moved = Path(shutil.copytree(flat_index, tmp_path / "moved"))
+    manifest = json.loads((moved / "manifest.json").read_text())
+    assert manifest["model"] == "minilm" and minilm_path not in (moved / "manifest.json").read_text()
+    searcher = open_searcher(moved)  # builds the embedder the manifest names; fingerprint checked
+    assert searcher.embedder.model_name_or_path == minilm_path
+    assert embedder_from_manifest({**manifest, "model": "minilm"}).fingerprint == manifest["fingerprint"]
+    assert portable(tiny_qwen3_path) == tiny_qwen3_path and resolve(tiny_qwen3_path) == tiny_qwen3_path
+    assert portable(minilm_path + "/") == "minilm" and resolve("minilm") is None

@@ -42,3 +42,28 @@ def test_index_then_search_then_extend(tmp_path, write_corpus, theoremqa_docs, m
 def test_empty_query_is_refused(tmp_path, bad) -> None:
     result = CliRunner().invoke(app, ["search", "--index", str(tmp_path), bad])
     assert result.exception is not None and "the query is empty" in str(result.exception)
+
+
+def test_lone_surrogate_in_corpus_is_an_error_line(tmp_path) -> None:
+    """`"x \\ud800"` is legal JSON but not text: the CLI names file, line and field, no traceback."""
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": "x \\ud800"}\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "reasonembed.cli", "index", "--corpus", str(corpus), "--out",
+                             str(tmp_path / "idx")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "docs.jsonl, line 2, field 'text': contains a lone UTF-16 surrogate" in result.stderr
+    assert not (tmp_path / "idx" / "shards").exists()
+
+
+def test_bad_fusion_is_an_error_line_before_anything_loads(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "reasonembed.cli", "search", "--index", str(tmp_path), "--hybrid",
+                             "--fusion", "bogus", "q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "fusion 'bogus' is not one of rrf, score" in result.stderr

@@ -13,6 +13,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "src" / "reasonembed" / "data" / "theoremqa_q_dev" / "documents.jsonl"
 API_KEY = "test-key-123"
+SCHEMATHESIS_HOST = ["testserver"]  # its ASGI transport always sends `Host: testserver`
 
 
 @pytest.fixture(scope="session")
@@ -38,27 +39,33 @@ def serve_index(tmp_path_factory: pytest.TempPathFactory, serve_docs, serve_embe
     return root / "idx"
 
 
-def make_app(index: Path, embedder, api_key: str | None = None, **limits):
+APP_OPTIONS = ("max_queue", "request_timeout", "allowed_hosts", "turn_size")
+
+
+def make_app(index: Path, embedder, api_key: str | None = None, **settings):
+    """An app over `index`; `settings` are ServeLimits fields or create_app's APP_OPTIONS."""
     from reasonembed.index.searcher import IndexSearcher, bm25_searcher, load_index
     from reasonembed.serve import ServeLimits, create_app
 
     loaded = load_index(index)
     searcher = IndexSearcher(loaded, embedder)
     bm25 = bm25_searcher(loaded.ids, loaded.texts)
-    return create_app(embedder, searcher, bm25=bm25, api_key=api_key, limits=ServeLimits(**limits))
+    options = {key: settings.pop(key) for key in APP_OPTIONS if key in settings}
+    return create_app(embedder, searcher, bm25=bm25, api_key=api_key, limits=ServeLimits(**settings), **options)
 
 
 @pytest.fixture(scope="session")
 def app(serve_index, serve_embedder):
     """Open app with small limits (4 inputs, 2,000 chars, 64 KiB bodies, k <= 20)."""
-    app = make_app(serve_index, serve_embedder, max_inputs=4, max_input_chars=2000, max_body_bytes=65536, max_k=20)
+    app = make_app(serve_index, serve_embedder, max_inputs=4, max_input_chars=2000, max_body_bytes=65536, max_k=20,
+                   allowed_hosts=SCHEMATHESIS_HOST)
     yield app
     app.state.batcher.close()
 
 
 @pytest.fixture(scope="session")
 def keyed_app(serve_index, serve_embedder):
-    app = make_app(serve_index, serve_embedder, api_key=API_KEY)
+    app = make_app(serve_index, serve_embedder, api_key=API_KEY, allowed_hosts=SCHEMATHESIS_HOST)
     yield app
     app.state.batcher.close()
 
@@ -67,7 +74,7 @@ def keyed_app(serve_index, serve_embedder):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:  # a Host the server accepts by default
         yield c
 
 
@@ -75,7 +82,7 @@ def client(app):
 def keyed_client(keyed_app):
     from fastapi.testclient import TestClient
 
-    with TestClient(keyed_app) as c:
+    with TestClient(keyed_app, base_url="http://localhost") as c:
         yield c
 
 
@@ -101,6 +108,34 @@ def run_server(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def new_app(serve_index, serve_embedder):
+    """new_app(api_key=None, **settings) -> a fresh app over the serve index, closed after the test."""
+    apps = []
+
+    def build(api_key: str | None = None, **settings):
+        apps.append(make_app(serve_index, serve_embedder, api_key, **settings))
+        return apps[-1]
+
+    yield build
+    for app in apps:
+        app.state.batcher.close()
+
+
+@pytest.fixture
+def live_server():
+    """live_server(app) -> base URL of `app` under uvicorn on loopback, stopped after the test."""
+    running = []
+
+    def start(app) -> str:
+        running.append(run_server(app))
+        return next(running[-1])
+
+    yield start
+    for gen in running:
+        gen.close()
 
 
 @pytest.fixture(scope="session")

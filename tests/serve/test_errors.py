@@ -48,6 +48,13 @@ CASES = [
     ("/search", {"query": "q" * 2001}, 400, "query has 2001 characters"),
     ("/search", {"q": "typo"}, 400, "query: Field required"),
     ("/search", {"query": "q", "extra": 1}, 400, "extra: Extra inputs are not permitted"),
+    # lone UTF-16 surrogates (legal JSON escapes, not Unicode text): 400 naming the field, never a 500
+    (EMB, b'{"model": "all-MiniLM-L6-v2", "input": "x \\ud800"}', 400, "field 'input': contains a lone UTF-16 surrogate"),
+    (EMB, b'{"model": "all-MiniLM-L6-v2", "input": ["ok", "\\udfff y"]}', 400, "field 'input[1]': contains a lone"),
+    (EMB, b'{"model": "x \\ud800", "input": "hi"}', 400, "field 'model': contains a lone"),
+    ("/search", b'{"query": "x \\ud800"}', 400, "field 'query': contains a lone UTF-16 surrogate"),
+    ("/search", b'{"query": "q", "instruction": "\\ud83d"}', 400, "field 'instruction': contains a lone"),
+    ("/search", b'{"query": "q", "\\ud800": 1}', 400, "lone UTF-16 surrogate"),
 ]
 
 

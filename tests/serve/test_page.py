@@ -61,3 +61,34 @@ def test_search_page_returns_the_expected_top_document(live_url, serve_docs, tmp
         finally:
             context.close()
     assert (ARTIFACTS / "search_page.png").stat().st_size > 10_000
+
+
+def test_docs_page_renders_the_api_without_a_network(live_url, tmp_path) -> None:
+    """/docs in headless Chromium with every request off the server blocked: the operations render."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        )
+        try:
+            def route(request_route) -> None:
+                url = request_route.request.url
+                if url.startswith(live_url):
+                    request_route.continue_()
+                else:
+                    outside.append(url)
+                    request_route.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.goto(live_url + "/docs")
+            page.wait_for_selector("#operations h2")
+            headings = page.locator("#operations h2").all_text_contents()
+            assert {"POST /v1/embeddings", "POST /search", "GET /healthz"} <= set(headings)
+            assert "Needs Authorization" in page.text_content("#operations")  # the keyed app declares auth
+        finally:
+            context.close()
+    assert outside == []

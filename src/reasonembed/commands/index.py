@@ -5,7 +5,8 @@
     reasonembed index --corpus docs.jsonl --out idx --kind hnsw --bm25         # ANN + BM25 side index
 
 Re-running the same command after a crash resumes it; pointing it at an index built with another
-model is refused. The logic lives in `reasonembed.index.build.build_index`.
+model is refused; a second build into a folder that one is writing is refused at once (the lock is
+taken before the model loads). The logic lives in `reasonembed.index.build.build_index`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
-
-def model_argument(model: str | None) -> str | None:
-    """`minilm` (or nothing) means the bundled all-MiniLM-L6-v2."""
-    return None if model in (None, "", "minilm") else model
 
 
 def index_command(
@@ -44,25 +40,29 @@ def index_command(
     """Encode a corpus (resumable, in shards) and build an exact or approximate FAISS index."""
     from reasonembed.embedder import Embedder
     from reasonembed.index import ann
-    from reasonembed.index.build import build_index, embedder_from_manifest
+    from reasonembed.index.build import build_index, check_index_folder, embedder_from_manifest
+    from reasonembed.index.model_ref import resolve
     from reasonembed.index.store import MANIFEST, IndexStore
+    from reasonembed.io import FolderLock
 
-    if (out / MANIFEST).exists() and not any([model, pooling, dtype, max_doc_length, max_query_length]):
-        # extending an index: rebuild exactly the embedder it was made with
-        embedder = embedder_from_manifest(IndexStore.open(out, must_be_complete=False).manifest, device=device)
-    else:
-        embedder = Embedder(
-            model_argument(model), pooling=pooling, dtype=dtype or "fp32", max_doc_length=max_doc_length,
-            max_query_length=max_query_length, device=device, batch_size=batch_size or 32,
+    check_index_folder(out)
+    with FolderLock(out, "index"):  # before the model loads: a second build fails at once
+        if (out / MANIFEST).exists() and not any([model, pooling, dtype, max_doc_length, max_query_length]):
+            # extending an index: rebuild exactly the embedder it was made with
+            embedder = embedder_from_manifest(IndexStore.open(out, must_be_complete=False).manifest, device=device)
+        else:
+            embedder = Embedder(
+                resolve(model), pooling=pooling, dtype=dtype or "fp32", max_doc_length=max_doc_length,
+                max_query_length=max_query_length, device=device, batch_size=batch_size or 32,
+            )
+        params = None
+        if kind is not None:
+            params = ann.AnnParams(kind=kind, nlist=nlist, nprobe=nprobe, hnsw_m=hnsw_m, ef_search=ef_search)
+        report = build_index(
+            corpus, out, embedder, kind=kind, ann_params=params, instruction=instruction,
+            bm25=bm25_variant if bm25 else False, shard_size=shard_size, batch_size=batch_size,
+            recall_sample=recall_sample, lock=False,
         )
-    params = None
-    if kind is not None:
-        params = ann.AnnParams(kind=kind, nlist=nlist, nprobe=nprobe, hnsw_m=hnsw_m, ef_search=ef_search)
-    report = build_index(
-        corpus, out, embedder, kind=kind, ann_params=params, instruction=instruction,
-        bm25=bm25_variant if bm25 else False, shard_size=shard_size, batch_size=batch_size,
-        recall_sample=recall_sample,
-    )
     recall = "exact" if report.recall_at_10 is None else f"recall@10 vs exact {report.recall_at_10:.4f}"
     typer.echo(
         f"{report.root}: {report.count} documents ({report.added} added, {report.skipped_existing} already there), "

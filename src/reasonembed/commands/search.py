@@ -30,9 +30,11 @@ def search_command(
     """Top-k documents for a query, with scores."""
     from reasonembed.errors import ConfigError
     from reasonembed.index.searcher import IndexSearcher, open_searcher
+    from reasonembed.serve.app import check_fusion
 
     if not query.strip():
         raise ConfigError("the query is empty")
+    check_fusion(fusion)
     searcher = open_searcher(index, model=model, instruction=instruction, hybrid=hybrid, fusion=fusion, device=device)
     dense = searcher if isinstance(searcher, IndexSearcher) else searcher.first
     for rank, hit in enumerate(searcher.search(query, k), start=1):

@@ -2,21 +2,25 @@
 
 `build_index` is the whole of `reasonembed index`:
 
-1. open (or create) the index directory and refuse it if it was built with another model
-   (`Embedder.fingerprint` in the manifest);
+1. lock the index directory (`reasonembed.io.FolderLock`: a second build into it is refused with
+   `FolderLockedError` naming the holder), open (or create) it and refuse it if it was built with
+   another model (`Embedder.fingerprint` in the manifest);
 2. read the corpus (JSONL or parquet `Document` records; a bad or duplicate id is a `RecordError`
    naming file, line and field) and keep the documents the index does not hold yet — this one rule
    is both "resume after a crash" and "add documents to an existing index";
 3. encode them in shards of `shard_size` under a progress bar, each shard written atomically
    (store.py), so a kill loses at most the shard in flight;
 4. (re)build the FAISS index over all vectors — exact flat, or IVF/HNSW with the recall@10 of the
-   approximate index against exact measured and stored;
-5. write the manifest: model, fingerprint, pooling, dims, count, query instruction and template,
-   ANN parameters, optional BM25 side index, provenance.
+   approximate index against exact measured and stored — into a new file;
+5. write the manifest (the commit point, store.py): model (the bundled one by name, model_ref.py),
+   fingerprint, pooling, dims, count, the shards and FAISS file with their sizes and sha256, query
+   instruction and template, ANN parameters, optional BM25 side index, provenance. Until then an
+   index being extended stays readable as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -27,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from reasonembed.errors import ConfigError, RecordError
-from reasonembed.index import ann
-from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
-from reasonembed.io import iter_table
+from reasonembed.index import ann, model_ref
+from reasonembed.index.store import MANIFEST, IndexStore, IndexStoreError, file_entry
+from reasonembed.io import FolderLock, iter_table
 from reasonembed.records import Document, validate_record
 
 logger = logging.getLogger(__name__)
@@ -95,7 +99,7 @@ def embedder_from_manifest(
     from reasonembed.embedder import Embedder
 
     settings = dict(manifest.get("embedder", {}))
-    return Embedder(model or manifest["model"], device=device, **settings)
+    return Embedder(model_ref.resolve(model or manifest["model"]), device=device, **settings)
 
 
 def build_index(
@@ -111,12 +115,44 @@ def build_index(
     batch_size: int | None = None,
     recall_sample: int = 500,
     show_progress: bool = True,
+    lock: bool = True,
 ) -> BuildReport:
-    """Add every document of `corpus` that `out` does not hold yet, then rebuild the search index."""
-    started = time.perf_counter()
+    """Add every document of `corpus` that `out` does not hold yet, then rebuild the search index.
+
+    `lock=False` when the caller already holds `FolderLock(out, "index")` (the CLI takes it before
+    loading the model, so a second build fails at once).
+    """
     if shard_size < 1:
         raise ConfigError(f"shard_size must be >= 1, got {shard_size}")
     root = Path(out)
+    check_index_folder(root)
+    with FolderLock(root, "index") if lock else contextlib.nullcontext():
+        return _build(corpus, root, embedder, kind, ann_params, instruction, bm25, shard_size, batch_size,
+                      recall_sample, show_progress)
+
+
+def check_index_folder(root: Path) -> None:
+    """Refuse a folder that holds other files and no index (before a lock file is put in it)."""
+    if (root / MANIFEST).exists() or not root.exists():
+        return
+    if any(path.name != ".lock" for path in root.iterdir()):
+        raise IndexStoreError(f"{root}: exists, is not empty and is not an index; choose another --out")
+
+
+def _build(
+    corpus: str | Path,
+    root: Path,
+    embedder: Any,
+    kind: str | None,
+    ann_params: ann.AnnParams | None,
+    instruction: str | None,
+    bm25: bool | str,
+    shard_size: int,
+    batch_size: int | None,
+    recall_sample: int,
+    show_progress: bool,
+) -> BuildReport:
+    started = time.perf_counter()
     fingerprint = embedder.fingerprint
     store = _open_or_create(root, embedder, fingerprint, instruction)
     params = _choose_params(store.manifest.get("ann"), kind, ann_params)
@@ -130,7 +166,10 @@ def build_index(
         logger.info(
             "%s: %d of %d documents already indexed, %d to encode", root, skipped, len(docs), len(todo)
         )
-    store.write_manifest(status="building", bm25=_bm25_entry(bm25, store.manifest))
+    bm25_entry = _bm25_entry(bm25, store.manifest)
+    if store.manifest.get("status") != "complete":
+        store.write_manifest(status="building", bm25=bm25_entry)
+    # else: the manifest keeps describing the previous complete index until the new one is written
 
     from tqdm.auto import tqdm
 
@@ -143,16 +182,22 @@ def build_index(
 
     shards = store.complete_shards()
     vectors = store.read_vectors(shards)
-    recall, resolved = _write_ann(store, vectors, params, recall_sample)
+    recall, resolved, faiss_file = _write_ann(store, vectors, params, recall_sample)
     count = int(vectors.shape[0])
+    previous_faiss = store.faiss_path
     store.write_manifest(
         status="complete",
         count=count,
         dim=int(vectors.shape[1]) if count else embedder.dim,
-        shards=[{"name": s.name, "count": s.count} for s in shards],
+        shards=store.shard_entries(shards),
         ann={**resolved.to_dict(), "recall_at_10": recall, "recall_sample": min(recall_sample, count)},
+        faiss=None if faiss_file is None else {"file": faiss_file.name, **file_entry(faiss_file)},
+        bm25=bm25_entry,
         updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    for stale in [previous_faiss, *store.root.glob("faiss-*.index*")]:
+        if stale != faiss_file and stale.exists():
+            stale.unlink()  # committed away (or a killed run's leftover): no reader opens it
     report = BuildReport(
         root=str(root),
         added=len(todo),
@@ -170,20 +215,19 @@ def build_index(
 
 
 def _open_or_create(root: Path, embedder: Any, fingerprint: str, instruction: str | None) -> IndexStore:
-    if (root / "manifest.json").exists():
+    if (root / MANIFEST).exists():
         store = IndexStore.open(root, must_be_complete=False)
         store.check_fingerprint(fingerprint, embedder.model_name_or_path, embedder_settings(embedder))
         if instruction is not None and instruction != store.manifest.get("instruction"):
             store.write_manifest(instruction=instruction)
         return store
-    if root.exists() and any(root.iterdir()):
-        raise IndexStoreError(f"{root}: exists, is not empty and is not an index; choose another --out")
+    check_index_folder(root)
     from reasonembed.config import provenance_stamp
 
     store = IndexStore(root=root)
     store.write_manifest(
         status="building",
-        model=embedder.model_name_or_path,
+        model=model_ref.portable(embedder.model_name_or_path),
         fingerprint=fingerprint,
         embedder=embedder_settings(embedder),
         pooling=embedder.pooling,
@@ -230,32 +274,46 @@ def _bm25_entry(requested: bool | str, manifest: dict[str, Any]) -> dict[str, An
 
 def _write_ann(
     store: IndexStore, vectors: np.ndarray, params: ann.AnnParams, recall_sample: int
-) -> tuple[float | None, ann.AnnParams]:
-    """Flat needs no file (rebuilt from the shards on load); IVF/HNSW are trained, measured and saved."""
+) -> tuple[float | None, ann.AnnParams, Path | None]:
+    """Flat needs no file (rebuilt from the shards on load); IVF/HNSW are trained, measured and saved
+    under a name not used by the committed index (`faiss-NNNNNN.index`), returned as the third item."""
     import faiss
 
     resolved = params.resolved(vectors.shape[0])
-    path = store.root / FAISS_FILE
     if resolved.kind == "flat":
-        if path.exists():
-            path.unlink()
-        return None, resolved
+        return None, resolved, None
     index = _extend_existing(store, vectors, resolved)
     if index is None:
         index = ann.build_ann(vectors, resolved)
     ann.configure(index, resolved)
     recall = ann.recall_at_k(index, vectors, k=10, sample=recall_sample)
+    path = _next_faiss_path(store)
     tmp = path.with_name(path.name + ".tmp")
     faiss.write_index(index, str(tmp))
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
-    return recall, resolved
+    return recall, resolved, path
+
+
+def _next_faiss_path(store: IndexStore) -> Path:
+    """faiss-000001.index, -000002, ...: one more than any on disk (leftovers of a killed run included)."""
+    numbers = [int(p.name[6:12]) for p in store.root.glob("faiss-[0-9][0-9][0-9][0-9][0-9][0-9].index*")]
+    return store.root / f"faiss-{max(numbers, default=0) + 1:06d}.index"
 
 
 def _extend_existing(store: IndexStore, vectors: np.ndarray, params: ann.AnnParams) -> Any | None:
     """Reuse a trained IVF/HNSW index of the same kind and parameters: add only the new rows."""
     import faiss
 
-    path = store.root / FAISS_FILE
+    path = store.faiss_path
+    if store.manifest.get("status") != "complete":
+        return None
+    try:
+        store.verify()  # never extend a damaged file: train a new one instead
+    except IndexStoreError as exc:
+        logger.warning("not reusing %s: %s", path, exc)
+        return None
     previous = store.manifest.get("ann") or {}
     same = all(previous.get(key) == value for key, value in params.to_dict().items() if key != "nprobe")
     if not path.exists() or not same:

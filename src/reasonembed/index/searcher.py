@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from reasonembed.index import ann
-from reasonembed.index.store import FAISS_FILE, IndexStore, IndexStoreError
+from reasonembed.index.store import IndexStore, IndexStoreError
 from reasonembed.retrieval.base import BatchSearcher, Hit
 from reasonembed.retrieval.dense import DenseSearcher, DocIndex, rank_candidates
 
@@ -64,7 +64,7 @@ def load_index(path: str | Path) -> LoadedIndex:
         vectors = store.read_vectors(shards)
         return LoadedIndex(store.root, manifest, ids, texts, None, params, vectors)
     else:
-        file = store.root / FAISS_FILE
+        file = store.faiss_path
         if not file.exists():
             raise IndexStoreError(f"{file}: missing; re-run `reasonembed index` to rebuild it")
         index = faiss.read_index(str(file))
@@ -145,10 +145,8 @@ class IndexSearcher(BatchSearcher):
 
 def bm25_searcher(ids: list[str], texts: list[str], variant: str = "classic") -> Any:
     """BM25 over the stored texts (retrieval/bm25.py; "classic" Okapi or BRIGHT's query-side "bm25q")."""
-    try:
-        from reasonembed.retrieval.bm25 import BM25Searcher
-    except ImportError as exc:  # pragma: no cover - only while bm25.py is missing from a checkout
-        raise IndexStoreError(f"hybrid search needs reasonembed.retrieval.bm25 ({exc})") from None
+    from reasonembed.retrieval.bm25 import BM25Searcher
+
     return BM25Searcher(ids, texts, variant=variant)
 
 

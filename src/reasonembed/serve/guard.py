@@ -1,9 +1,15 @@
 """Turn every kind of bad request into a clear 4xx, before and after FastAPI sees it.
 
 `BodyGuard` is a small ASGI middleware that reads a POST body once, up to the server's byte limit,
-and answers itself when the body is too large (413), empty, not UTF-8, or not JSON (400) — each
-with a message saying which, and where. It then replays the body to the app. Without it FastAPI
-answers a non-UTF-8 body with a vague "error parsing the body" and reads bodies of any size.
+and answers itself when the body is too large (413), empty, not UTF-8, not JSON, or holds a lone
+UTF-16 surrogate (`"\\ud800"` is legal JSON but no text: the tokenizer would fail with a 500) (400)
+— each with a message saying which, and where. It then replays the body to the app. Without it
+FastAPI answers a non-UTF-8 body with a vague "error parsing the body" and reads bodies of any size.
+
+`HostGuard` refuses requests whose `Host` header is not on the server's list (400). A keyless
+server on localhost is otherwise open to DNS rebinding: a web page on evil.example re-points its
+name at 127.0.0.1 and its scripts then read the API as "same origin"; their requests still say
+`Host: evil.example`, which is what this check catches.
 
 `install_error_handlers` makes FastAPI's own errors (validation, 404/405, anything unexpected)
 speak OpenAI's error envelope `{"error": {"message", "type", "param", "code"}}`, with validation
@@ -14,13 +20,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reasonembed.errors import RecordError
+from reasonembed.io import _check_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +45,24 @@ ERROR_TYPES = {
     405: "invalid_request_error",
     413: "request_too_large",
     422: "invalid_request_error",
+    499: "client_closed_request",
+    503: "server_busy",
+    504: "timeout",
 }
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class ApiError(Exception):
     """Raised by handlers for a 4xx with a message (and the offending field)."""
 
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
         self.code = code
+        self.headers = headers
 
 
 def error_payload(status: int, message: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -63,12 +78,48 @@ def check_json_body(body: bytes) -> str | None:
     except UnicodeDecodeError as exc:
         return f"request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start})"
     try:
-        json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         return f"request body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     except RecursionError:
         return "request body is not valid JSON: nested too deeply"
+    if "\\u" in text:  # only an escape can spell a lone surrogate
+        try:
+            _check_surrogates("request body", None, document)  # names the field
+            json.dumps(document, ensure_ascii=False).encode("utf-8")  # ... or one in a key
+        except RecordError as exc:
+            return str(exc)
+        except UnicodeEncodeError:
+            return "request body: a field name contains a lone UTF-16 surrogate (not valid Unicode text)"
+        except RecursionError:
+            return "request body is not valid JSON: nested too deeply"
     return None
+
+
+def host_name(header: str) -> str:
+    """'Example.com:8000' -> 'example.com', '[::1]:8000' -> '::1'."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class HostGuard:
+    """ASGI middleware: answer 400 unless the Host header names an allowed host (`*`: any)."""
+
+    def __init__(self, app: Any, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in allowed}
+        self.any = "*" in self.allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.any:
+            header = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if host_name(header) not in self.allowed:
+                await _reply(send, 400, f"Host header {header.strip().lower()!r} is not allowed; this server answers "
+                             f"{', '.join(sorted(self.allowed))} (start it with --allowed-hosts to add names)")
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyGuard:
@@ -121,7 +172,7 @@ class BodyGuard:
 
 
 async def _reply(send: Send, status: int, message: str) -> None:
-    payload = json.dumps(error_payload(status, message)).encode()
+    payload = json.dumps(error_payload(status, message)).encode()  # ASCII: any text survives
     await send(
         {
             "type": "http.response.start",
@@ -150,7 +201,8 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_payload(exc.status, exc.message, exc.param, exc.code), status_code=exc.status)
+        return JSONResponse(error_payload(exc.status, exc.message, exc.param, exc.code), status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

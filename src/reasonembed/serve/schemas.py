@@ -157,6 +157,9 @@ class Health(BaseModel):
     auth: bool
     encode_batches: int = Field(description="Forward passes run so far (concurrent requests share one).")
     encoded_texts: int = Field(description="Texts encoded so far.")
+    queued: int = Field(default=0, description="Requests admitted now (waiting for or in the model).")
+    refused: int = Field(default=0, description="Requests refused so far with 503 because the queue was full.")
+    timed_out: int = Field(default=0, description="Requests that ran past the server's timeout (504).")
 
 
 def apply_limits(
@@ -193,4 +196,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong API key (when the server requires one)."},
     404: {"model": ErrorResponse, "description": "Unknown model, or no index loaded."},
     413: {"model": ErrorResponse, "description": "Request body larger than the server's limit."},
+    503: {"model": ErrorResponse, "description": "Server busy: its request queue is full; retry after `Retry-After` seconds."},
+    504: {"model": ErrorResponse, "description": "The request ran past the server's timeout."},
 }
