@@ -67,3 +67,39 @@ def test_bad_fusion_is_an_error_line_before_anything_loads(tmp_path) -> None:
                              "--fusion", "bogus", "q"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "fusion 'bogus' is not one of rrf, score" in result.stderr
+
+
+def test_search_rerank_and_rewrite_through_the_llm_options(tmp_path, write_corpus, theoremqa_docs) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "retrieval"))
+    from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, judged_pair, post_of
+
+    runner = CliRunner()
+    corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs[:20])
+    out = tmp_path / "idx"
+    assert runner.invoke(app, ["index", "--corpus", str(corpus), "--out", str(out)]).exit_code == 0
+    query = theoremqa_docs[4]["content"]
+    plain = runner.invoke(app, ["search", "--index", str(out), "-k", "5", "--json", query])
+    ranked = [json.loads(line)["id"] for line in plain.stdout.splitlines()]
+    text_of = {d["content"]: d["id"] for d in theoremqa_docs[:20]}
+    liked = ranked[2]
+    seen: list[str] = []
+
+    def script(body, n):  # the judge likes the dense third hit; a rewrite keeps the query's words
+        if "[Begin of Query]" in body["messages"][0]["content"]:
+            q, doc = judged_pair(body)
+            seen.append(q)
+            return Reply(body=completion(f"<score>{5 if text_of[doc] == liked else 1}</score>"))
+        return Reply(body=completion(post_of(body)))
+
+    with ScriptedOpenAIServer(script) as server:
+        args = ["search", "--index", str(out), "-k", "5", "--json", "--rewrite", "--rerank", "5",
+                "--llm", "backend=openai", "--llm", "model=scripted", "--llm", f"base_urls=[{server.base_url}]",
+                "--llm-cache", str(tmp_path / "cache"), query]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    reranked = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert reranked[0] == liked and sorted(reranked) == sorted(ranked)
+    assert seen and set(seen) == {query}  # the judge reads the user's query, not the rewrite

@@ -26,6 +26,7 @@ LLM_SET_OPT = typer.Option(
     None, "--llm", help="LLMConfig override key=value, repeatable: --llm backend=openai --llm model=Qwen3-8B."
 )
 LLM_CACHE_OPT = typer.Option(None, "--llm-cache", help="Cache folder of LLM answers for --rewrite/--rerank.")
+SEARCH_LLM_CACHE = Path("~/.cache/reasonembed/llm-tools")  # `search`'s default (an index may be read-only)
 
 
 def build_llm_from_options(llm_config: Path | None, llm_set: list[str] | None) -> Any:
@@ -56,3 +57,23 @@ def eval_wrappers(rewrite: bool, rerank: int, domain: str | None, llm_config: Pa
     if rerank:
         wrappers.append(RerankWrapper(llm, cache, depth=rerank, domain=rerank_domain(domain)))
     return wrappers
+
+
+def wrap_searcher(searcher: Any, doc_text: Any, rewrite: bool, rerank: int, domain: str | None,
+                  llm_config: Path | None, llm_set: list[str] | None, cache: Path) -> Any:
+    """One searcher with query rewriting and/or LLM reranking on top (for `reasonembed search`)."""
+    if not (rewrite or rerank):
+        return searcher
+    from reasonembed.errors import ConfigError
+    from reasonembed.retrieval.rerank import RerankingSearcher, build_reranker
+    from reasonembed.retrieval.rewrite import RewritingSearcher, build_rewriter
+
+    if domain == "per-task":
+        raise ConfigError("--rerank-domain per-task needs tasks (reasonembed eval); give a BRIGHT task name here")
+    llm = build_llm_from_options(llm_config, llm_set)
+    cache = cache.expanduser()
+    if rewrite:
+        searcher = RewritingSearcher(searcher, build_rewriter(llm, cache))
+    if rerank:
+        searcher = RerankingSearcher(searcher, build_reranker(llm, cache, domain), rerank, doc_text)
+    return searcher

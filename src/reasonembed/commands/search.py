@@ -2,6 +2,8 @@
 
     reasonembed search --index idx "why does ice float?"
     reasonembed search --index idx -k 5 --hybrid --json "why does ice float?"
+    reasonembed search --index idx --rewrite --rerank 20 --llm backend=openai --llm model=Qwen3-8B \
+        --llm base_urls=[http://127.0.0.1:8000/v1] "why does ice float?"
 
 The model named in the index manifest is loaded (or --model, which must be the same model).
 The logic lives in `reasonembed.index.searcher.open_searcher`.
@@ -13,6 +15,17 @@ import json
 from pathlib import Path
 
 import typer
+
+from reasonembed.commands.llm_options import (
+    LLM_CACHE_OPT,
+    LLM_CONFIG_OPT,
+    LLM_SET_OPT,
+    RERANK_DOMAIN_OPT,
+    RERANK_OPT,
+    REWRITE_OPT,
+    SEARCH_LLM_CACHE,
+    wrap_searcher,
+)
 
 
 def search_command(
@@ -26,6 +39,12 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines {rank, id, score, text}."),
     snippet: int = typer.Option(160, "--snippet", help="Characters of text shown per result."),
     device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
+    rewrite: bool = REWRITE_OPT,
+    rerank: int = RERANK_OPT,
+    rerank_domain: str = RERANK_DOMAIN_OPT,
+    llm_config: Path = LLM_CONFIG_OPT,
+    llm_set: list[str] = LLM_SET_OPT,
+    llm_cache: Path = LLM_CACHE_OPT,
 ) -> None:
     """Top-k documents for a query, with scores."""
     from reasonembed.errors import ConfigError
@@ -37,6 +56,8 @@ def search_command(
     check_fusion(fusion)
     searcher = open_searcher(index, model=model, instruction=instruction, hybrid=hybrid, fusion=fusion, device=device)
     dense = searcher if isinstance(searcher, IndexSearcher) else searcher.first
+    searcher = wrap_searcher(searcher, dense.document, rewrite, rerank, rerank_domain, llm_config, llm_set,
+                             llm_cache or SEARCH_LLM_CACHE)
     for rank, hit in enumerate(searcher.search(query, k), start=1):
         text = dense.document(hit.docid)
         if as_json:
