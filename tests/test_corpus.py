@@ -34,7 +34,8 @@ def test_reads_text_or_content_jsonl_and_parquet(tmp_path: Path) -> None:
         ([{"id": "a", "text": "x"}, {"id": " ", "text": "y"}], 2, "id", "missing or empty id"),
         ([{"id": "a", "text": "x"}, {"id": "b", "text": "y"}, {"id": "a", "text": "z"}], 3, "id",
          "duplicate document id 'a' (first at line 1)"),
-        ([{"id": "a", "title": "x"}], 1, "content", "missing document text"),
+        ([{"id": "a", "title": "x"}], 1, "text", "missing document text"),
+        ([{"id": "a", "content": "x"}, {"id": "b", "title": "y"}], 2, "content", "missing document text"),
         ([{"id": "a", "text": ["x"]}], 1, "text", "must be a string"),
     ],
 )
@@ -44,6 +45,21 @@ def test_errors_name_file_line_and_field(tmp_path: Path, records, line, field, w
         read_corpus(path)
     err = info.value
     assert (err.line, err.field) == (line, field) and words in str(err) and "docs.jsonl" in str(err)
+
+
+def test_repeated_records_and_empty_texts_follow_the_callers_rule(tmp_path: Path) -> None:
+    from reasonembed.corpus import iter_corpus
+
+    path = _jsonl(tmp_path / "docs.jsonl", [{"id": "a", "text": "x"}, {"id": "b", "text": " "}, {"id": "a", "text": "x"}])
+    with pytest.raises(RecordError, match=r"line 3, field 'id': duplicate document id 'a' \(first at line 1\)"):
+        read_corpus(path)
+    skipped: list[int] = []
+    assert [d for _, d, _, _ in iter_corpus(path, repeats="skip", skipped=skipped)] == ["a", "b"] and skipped == [3]
+    with pytest.raises(RecordError, match=r"line 2, field 'text': document 'b' has empty text"):
+        list(iter_corpus(path, require_text=True))
+    other = _jsonl(tmp_path / "other.jsonl", [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}])
+    with pytest.raises(RecordError, match=r"first at line 1\) with a different text"):
+        list(iter_corpus(other, repeats="skip"))
 
 
 def test_empty_corpus_is_an_error(tmp_path: Path) -> None:

@@ -131,3 +131,17 @@ def test_saved_model_keeps_the_query_max_length(tiny_qwen3_path, tmp_path):
     (out / "reasonembed.json").unlink()  # sentence-transformers' own files carry both lengths too
     plain = Embedder(out, device="cpu")
     assert (plain.max_query_length, plain.max_doc_length) == (12, 40)
+
+
+def test_default_device_is_this_ranks_gpu(monkeypatch):
+    import torch
+
+    from reasonembed.embedder import default_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert default_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert default_device() == torch.device("cuda", 3)  # torchrun rank 3 encodes on GPU 3, not all on GPU 0
+    monkeypatch.delenv("LOCAL_RANK")
+    assert default_device() == torch.device("cuda", 0)

@@ -7,7 +7,10 @@ compare. Every rule lives here:
 * a record needs an id (`id`, or the field named by `id_field`; integers are turned into strings)
   and a text: the first of `text_fields` present (BRIGHT writes `content`, our contract `text`);
   several fields (BEIR's `title` + `text`) are joined by a space when `join` is true;
-* ids are unique (a duplicate names the line of the first occurrence);
+* ids are unique: a duplicate names the line of the first occurrence. With `repeats="skip"` (ReMixer,
+  whose corpora are often concatenations) the same record repeated with the same text is read once
+  and its line reported in `skipped`; a repeated id with another text is still an error;
+* with `require_text=True` (the index) an empty or blank text is an error;
 * every error is a `RecordError` naming the file, the 1-based line and the field.
 
     ids, texts = read_corpus("documents.jsonl")                 # {"id", "text"|"content"}
@@ -18,9 +21,10 @@ compare. Every rule lives here:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reasonembed.errors import RecordError
 from reasonembed.io import iter_table
@@ -44,6 +48,10 @@ def validate_documents(
     id_field: str = "id",
     text_fields: Sequence[str] = TEXT_FIELDS,
     join: bool = False,
+    *,
+    repeats: Literal["error", "skip"] = "error",
+    skipped: list[int] | None = None,
+    require_text: bool = False,
 ) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
     """(line, id, text, record) for each valid row; see the module docstring for the rules.
 
@@ -51,24 +59,35 @@ def validate_documents(
     is every non-empty one of them joined by a space (BEIR's title + text). An empty input is an
     error ("the corpus is empty").
     """
-    first_line: dict[str, int] = {}
+    first: dict[str, tuple[int, bytes]] = {}  # id -> (line, digest of its text)
+    seen_field: str | None = None
     for line, rec in rows:
         doc_id = record_id(rec.get(id_field), path, line, id_field)
-        if doc_id in first_line:
-            raise RecordError(
-                path, line, id_field, f"duplicate document id {doc_id!r} (first at line {first_line[doc_id]})"
-            )
         present = [f for f in text_fields if f in rec and rec[f] is not None]
-        if not present:
-            where = text_fields[-1]
+        if not present:  # name the field the file's other records use (else the first one looked for)
+            where = seen_field or text_fields[0]
             raise RecordError(path, line, where, f"missing document text ({'/'.join(text_fields)}) for {doc_id!r}")
         chosen = present if join else present[:1]
+        seen_field = seen_field or chosen[0]
         bad = [f for f in chosen if not isinstance(rec[f], str)]
         if bad:
             raise RecordError(path, line, bad[0], "document text must be a string")
-        first_line[doc_id] = line
-        yield line, doc_id, " ".join(rec[f] for f in chosen if rec[f]), rec
-    if not first_line:
+        text = " ".join(rec[f] for f in chosen if rec[f])
+        if require_text and not text.strip():
+            raise RecordError(path, line, chosen[0], f"document {doc_id!r} has empty text")
+        digest = hashlib.md5(text.encode("utf-8")).digest()
+        if doc_id in first:
+            first_line, first_digest = first[doc_id]
+            if repeats == "skip" and digest == first_digest:
+                if skipped is not None:
+                    skipped.append(line)
+                continue
+            other = "" if digest == first_digest else " with a different text"
+            raise RecordError(path, line, id_field,
+                              f"duplicate document id {doc_id!r} (first at line {first_line}){other}; ids must be unique")
+        first[doc_id] = (line, digest)
+        yield line, doc_id, text, rec
+    if not first:
         raise RecordError(path, None, None, "the corpus is empty")
 
 
@@ -93,9 +112,11 @@ def iter_corpus(
     id_field: str = "id",
     text_fields: Sequence[str] = TEXT_FIELDS,
     join: bool = False,
+    **rules: Any,
 ) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
-    """(line, id, text, record) of a JSONL or parquet file, for callers that need other fields."""
-    return validate_documents(iter_table(path), path, id_field, text_fields, join)
+    """(line, id, text, record) of a JSONL or parquet file, for callers that need other fields;
+    `rules` are `validate_documents`' keyword options (repeats, skipped, require_text)."""
+    return validate_documents(iter_table(path), path, id_field, text_fields, join, **rules)
 
 
 def read_corpus(

@@ -25,6 +25,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -150,6 +151,13 @@ def ensure_eos_appended(tokenizer: Any) -> None:
         raise ConfigError("could not make the tokenizer append its EOS token")
 
 
+def default_device() -> torch.device:
+    """This process's GPU (`cuda:$LOCAL_RANK` under torchrun, so N ranks use N GPUs), else the CPU."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
 class Embedder(nn.Module):
     """Text -> L2-normalised vector, for queries (with instruction) and documents (without).
 
@@ -162,7 +170,7 @@ class Embedder(nn.Module):
         instruction: the default task instruction for queries; None or "" = raw query, no template.
         max_query_length / max_doc_length: token limits (None = the model's saved max length, else 512).
         dtype: "fp32", "bf16" (bf16 autocast on CPU, bf16 weights on GPU) or "fp16" (GPU only).
-        device: torch device; None = cuda if available else cpu.
+        device: torch device; None = `default_device()` (this rank's GPU if any, else cpu).
         batch_size: default encode batch size.
         revision: hub revision (ignored for local directories).
     """
@@ -210,9 +218,7 @@ class Embedder(nn.Module):
         )
         self.dtype_name = dtype
         self.batch_size = batch_size
-        self.device_ = (
-            torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device_ = torch.device(device) if device else default_device()
         if dtype == "fp16" and self.device_.type != "cuda":
             raise ConfigError("dtype fp16 needs a CUDA device; use bf16 on CPU")
 

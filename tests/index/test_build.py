@@ -93,7 +93,7 @@ def test_other_model_is_refused(write_corpus, tmp_path, flat_index, theoremqa_do
 
 def test_bad_corpus_names_file_line_and_field(write_corpus, tmp_path, embedder) -> None:
     dup = write_corpus(tmp_path / "dup.jsonl", [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}, {"id": "a", "text": "z"}])
-    with pytest.raises(RecordError, match=r"dup.jsonl, line 3, field 'id': duplicate document id 'a' \(first seen on line 1\)"):
+    with pytest.raises(RecordError, match=r"dup.jsonl, line 3, field 'id': duplicate document id 'a' \(first at line 1\)"):
         build_index(dup, tmp_path / "i1", embedder, show_progress=False)
     empty = write_corpus(tmp_path / "empty.jsonl", [{"id": "a", "text": "x"}, {"id": "b", "text": "  "}])
     with pytest.raises(RecordError, match="empty.jsonl, line 2, field 'text'"):

@@ -15,7 +15,6 @@ from synth_helpers import make_doc, synth_overrides, write_corpus
 from reasonembed.config import load_config
 from reasonembed.errors import RecordError
 from reasonembed.io import FolderLock, FolderLockedError, read_jsonl
-from reasonembed.remixer.common import EmptyOutputError
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.pipeline import run_pipeline
 
@@ -70,7 +69,7 @@ def test_identical_repeated_record_is_kept_once_and_counted(tmp_path):
 def test_empty_corpus_is_an_error(tmp_path):
     corpus = tmp_path / "empty.jsonl"
     corpus.write_text("\n")
-    with pytest.raises(EmptyOutputError, match="holds no documents"):
+    with pytest.raises(RecordError, match="empty.jsonl: the corpus is empty"):  # the one corpus reader's rule
         _clean(tmp_path, corpus)
 
 

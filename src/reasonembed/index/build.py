@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from reasonembed.errors import ConfigError, RecordError
+from reasonembed.corpus import iter_corpus
+from reasonembed.errors import ConfigError
 from reasonembed.index import ann, model_ref
 from reasonembed.index.store import MANIFEST, IndexStore, IndexStoreError, file_entry
-from reasonembed.io import FolderLock, iter_table
-from reasonembed.records import Document, validate_record
+from reasonembed.io import FolderLock
 
 logger = logging.getLogger(__name__)
 
@@ -66,24 +66,9 @@ class BuildReport:
 
 
 def read_corpus(path: str | Path) -> list[tuple[str, str]]:
-    """(id, text) for every document; empty text, missing fields and duplicate ids raise RecordError."""
-    seen: dict[str, int] = {}
-    docs: list[tuple[str, str]] = []
-    for line, record in iter_table(path):
-        doc = validate_record(record, Document, path, line)
-        if not doc.id.strip():
-            raise RecordError(path, line, "id", "empty document id")
-        if not doc.text.strip():
-            raise RecordError(path, line, "text", f"document {doc.id!r} has empty text")
-        if doc.id in seen:
-            raise RecordError(
-                path, line, "id", f"duplicate document id {doc.id!r} (first seen on line {seen[doc.id]})"
-            )
-        seen[doc.id] = line
-        docs.append((doc.id, doc.text))
-    if not docs:
-        raise RecordError(path, None, None, "the corpus holds no documents")
-    return docs
+    """(id, text) for every document, read by the one corpus reader (`reasonembed.corpus`): missing
+    fields, empty texts, duplicate ids and an empty file raise RecordError naming file, line, field."""
+    return [(doc_id, text) for _, doc_id, text, _ in iter_corpus(path, require_text=True)]
 
 
 def embedder_settings(embedder: Any) -> dict[str, Any]:

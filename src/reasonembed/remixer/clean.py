@@ -224,8 +224,6 @@ def run_clean(config: SynthConfig, corpus: str | Path | None = None, out: str | 
         kept.append(doc)
     if repeated:
         counts["dropped_repeated_record"] = len(repeated)
-    if not counts["input"]:
-        raise EmptyOutputError(f"{source}: the corpus holds no documents")
     if not kept:
         raise EmptyOutputError(f"{source}: clean kept none of its {counts['input']} documents ({dict(counts)}); "
                                "check clean.min_chars / clean.max_chars and the decontamination sets")

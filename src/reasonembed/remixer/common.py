@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from reasonembed.errors import ConfigError, ReasonEmbedError
-from reasonembed.io import iter_jsonl
 from reasonembed.records import Document, validate_record
 from reasonembed.remixer.config import SynthConfig
 from reasonembed.remixer.prompts import BRIGHT_DOMAINS, DomainSpec
@@ -128,34 +127,17 @@ def domain_spec(config: SynthConfig, name: str, specs: dict[str, DomainSpec] | N
 
 
 def iter_documents(path: str | Path, default_domain: str, duplicates: list[int] | None = None) -> Iterator[tuple[int, Document]]:
-    """Documents of a JSONL/parquet file, validated; missing `domain` gets `default_domain`.
+    """Documents of a JSONL/parquet file, read by the one corpus reader (`reasonembed.corpus`);
+    missing `domain` gets `default_domain`.
 
     Ids must be unique: a repeated id with different text is an error naming both lines; a repeated
     id with identical text (the same record twice) is skipped, and its line appended to `duplicates`.
     """
-    import hashlib
+    from reasonembed.corpus import iter_corpus
 
-    from reasonembed.errors import RecordError
-    from reasonembed.io import iter_table
-
-    path = Path(path)
-    reader = iter_table(path) if path.suffix == ".parquet" else iter_jsonl(path)
-    first: dict[str, tuple[int, str]] = {}
-    for line, record in reader:
-        doc = validate_record(record, Document, path, line)
-        if not doc.domain:
-            doc.domain = default_domain
-        digest = hashlib.md5(doc.text.encode("utf-8")).hexdigest()
-        if doc.id in first:
-            first_line, first_digest = first[doc.id]
-            if first_digest != digest:
-                raise RecordError(path, line, "id", f"duplicate document id {doc.id!r} with a different text than "
-                                                     f"line {first_line}; ids must be unique")
-            if duplicates is not None:
-                duplicates.append(line)
-            continue
-        first[doc.id] = (line, digest)
-        yield line, doc
+    for line, doc_id, text, record in iter_corpus(path, repeats="skip", skipped=duplicates):
+        fields = {"id": doc_id, "text": text, "domain": record.get("domain") or default_domain}
+        yield line, validate_record(fields, Document, path, line)
 
 
 def load_documents(path: str | Path, default_domain: str) -> dict[str, Document]:
