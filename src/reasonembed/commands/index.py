@@ -3,6 +3,7 @@
     reasonembed index --model runs/model --corpus docs.jsonl --out idx
     reasonembed index --model runs/model --corpus more.jsonl --out idx          # add documents
     reasonembed index --corpus docs.jsonl --out idx --kind hnsw --bm25         # ANN + BM25 side index
+    torchrun --nproc_per_node 8 -m reasonembed.cli index --model M --corpus big.jsonl --out idx   # 8 GPUs encode
 
 Re-running the same command after a crash resumes it; pointing it at an index built with another
 model is refused; a second build into a folder that one is writing is refused at once (the lock is
@@ -11,6 +12,8 @@ taken before the model loads). The logic lives in `reasonembed.index.build.build
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import typer
@@ -45,8 +48,12 @@ def index_command(
     from reasonembed.index.store import MANIFEST, IndexStore
     from reasonembed.io import FolderLock
 
-    check_index_folder(out)
-    with FolderLock(out, "index"):  # before the model loads: a second build fails at once
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun: ranks share the encoding
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main:
+        check_index_folder(out)
+    # before the model loads: a second build fails at once (rank 0 alone writes, so it alone locks)
+    with FolderLock(out, "index") if main else contextlib.nullcontext():
         if (out / MANIFEST).exists() and not any([model, pooling, dtype, max_doc_length, max_query_length]):
             # extending an index: rebuild exactly the embedder it was made with
             embedder = embedder_from_manifest(IndexStore.open(out, must_be_complete=False).manifest, device=device)
@@ -61,8 +68,10 @@ def index_command(
         report = build_index(
             corpus, out, embedder, kind=kind, ann_params=params, instruction=instruction,
             bm25=bm25_variant if bm25 else False, shard_size=shard_size, batch_size=batch_size,
-            recall_sample=recall_sample, lock=False,
+            recall_sample=recall_sample, lock=False, distributed=distributed,
         )
+    if report is None:  # a rank > 0 of a distributed build: rank 0 reports
+        return
     recall = "exact" if report.recall_at_10 is None else f"recall@10 vs exact {report.recall_at_10:.4f}"
     typer.echo(
         f"{report.root}: {report.count} documents ({report.added} added, {report.skipped_existing} already there), "

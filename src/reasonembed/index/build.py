@@ -101,19 +101,55 @@ def build_index(
     recall_sample: int = 500,
     show_progress: bool = True,
     lock: bool = True,
-) -> BuildReport:
+    distributed: bool = False,
+) -> BuildReport | None:
     """Add every document of `corpus` that `out` does not hold yet, then rebuild the search index.
 
     `lock=False` when the caller already holds `FolderLock(out, "index")` (the CLI takes it before
     loading the model, so a second build fails at once).
+
+    `distributed=True` under `torchrun --nproc_per_node N` (every rank calls this): each shard of
+    documents is encoded by all ranks together (`encoding.encode_corpus`), and rank 0 alone holds the
+    lock and writes the index; the other ranks return None.
     """
+    from reasonembed.encoding import world
+
     if shard_size < 1:
         raise ConfigError(f"shard_size must be >= 1, got {shard_size}")
     root = Path(out)
+    rank, size = world() if distributed else (0, 1)
+    if rank > 0:
+        _encode_for_rank_zero(corpus, embedder, shard_size, batch_size)
+        return None
     check_index_folder(root)
     with FolderLock(root, "index") if lock else contextlib.nullcontext():
         return _build(corpus, root, embedder, kind, ann_params, instruction, bm25, shard_size, batch_size,
-                      recall_sample, show_progress)
+                      recall_sample, show_progress, size > 1)
+
+
+def _share(positions: list[int] | None) -> list[int]:
+    """Rank 0's list of corpus positions still to encode, sent to every rank."""
+    import torch.distributed as dist
+
+    holder: list[Any] = [positions]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
+def _encode_shard(embedder: Any, texts: list[str], batch_size: int | None, distributed: bool) -> np.ndarray:
+    if not distributed:
+        return embedder.encode_documents(texts, batch_size=batch_size)
+    from reasonembed.encoding import encode_corpus
+
+    return encode_corpus(embedder, texts, batch_size=batch_size, distributed=True)[0]
+
+
+def _encode_for_rank_zero(corpus: str | Path, embedder: Any, shard_size: int, batch_size: int | None) -> None:
+    """A rank > 0 of a distributed build: the same shards as rank 0, its slice of each encoded."""
+    docs = read_corpus(corpus)
+    positions = _share(None)
+    for start in range(0, len(positions), shard_size):
+        _encode_shard(embedder, [docs[i][1] for i in positions[start : start + shard_size]], batch_size, True)
 
 
 def check_index_folder(root: Path) -> None:
@@ -136,6 +172,7 @@ def _build(
     batch_size: int | None,
     recall_sample: int,
     show_progress: bool,
+    distributed: bool = False,
 ) -> BuildReport:
     started = time.perf_counter()
     fingerprint = embedder.fingerprint
@@ -145,7 +182,10 @@ def _build(
     docs = read_corpus(corpus)
     store.remove_orphans()
     existing = set(store.read_ids())
-    todo = [(docid, text) for docid, text in docs if docid not in existing]
+    positions = [i for i, (docid, _) in enumerate(docs) if docid not in existing]
+    if distributed:
+        _share(positions)  # the other ranks encode the same documents in the same shards
+    todo = [docs[i] for i in positions]
     skipped = len(docs) - len(todo)
     if skipped:
         logger.info(
@@ -161,7 +201,7 @@ def _build(
     with tqdm(total=len(todo), desc="index", unit="doc", disable=not show_progress) as bar:
         for start in range(0, len(todo), shard_size):
             chunk = todo[start : start + shard_size]
-            vectors = embedder.encode_documents([t for _, t in chunk], batch_size=batch_size)
+            vectors = _encode_shard(embedder, [t for _, t in chunk], batch_size, distributed)
             store.write_shard(store.next_shard_name(), [i for i, _ in chunk], [t for _, t in chunk], vectors)
             bar.update(len(chunk))
 
