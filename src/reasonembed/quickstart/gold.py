@@ -16,8 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reasonembed.io import read_jsonl
 from reasonembed.records import TrainingSample, validate_record
+
+
+def bright_folder_task(folder: str | Path) -> Any:
+    """The one task of a BRIGHT-layout folder, read and validated by the evaluation loader."""
+    from reasonembed.evaluation.datasets import load_eval_dataset
+
+    return next(iter(load_eval_dataset(folder).tasks.values()))
 
 
 def gold_samples(part_dir: str | Path, instruction: str, negatives: int = 3, domain: str = "theoremqa_questions") -> list[dict[str, Any]]:
@@ -25,25 +31,22 @@ def gold_samples(part_dir: str | Path, instruction: str, negatives: int = 3, dom
     from reasonembed.retrieval.bm25 import BM25Searcher
 
     part_dir = Path(part_dir)
-    docs = read_jsonl(part_dir / "documents.jsonl")
-    examples = read_jsonl(part_dir / "examples.jsonl")
-    text = {str(d["id"]): d.get("content", d.get("text", "")) for d in docs}
-    bm25 = BM25Searcher(list(text), list(text.values()))
-    blocked = {str(ex["id"]): {str(ex["id"]), *map(str, ex.get("gold_ids", [])), *map(str, ex.get("excluded_ids", []))}
-               for ex in examples}
-    hits = bm25.batch_search([ex["query"] for ex in examples], [str(ex["id"]) for ex in examples],
+    task = bright_folder_task(part_dir)
+    text = dict(zip(task.doc_ids, task.doc_texts, strict=True))
+    bm25 = BM25Searcher(task.doc_ids, task.doc_texts)
+    blocked = {qid: {qid, *task.qrels[qid], *task.excluded.get(qid, [])} for qid in task.query_ids}
+    hits = bm25.batch_search(task.query_texts, task.query_ids,
                              k=negatives + max(map(len, blocked.values()), default=0), excluded=blocked)
     samples = []
-    for line, ex in enumerate(examples, start=1):
-        qid = str(ex["id"])
-        pos_ids = [str(g) for g in ex.get("gold_ids", []) if str(g) in text]
+    for line, (qid, query) in enumerate(zip(task.query_ids, task.query_texts, strict=True), start=1):
+        pos_ids = [d for d in task.qrels[qid] if d in text]
         if not pos_ids:
             continue
         neg_ids = [h.docid for h in hits[qid]][:negatives]
         record = {
             "id": f"gold-{qid}",
             "prompt": instruction,
-            "query": ex["query"],
+            "query": query,
             "reasoning_query": None,
             "pos": [text[d] for d in pos_ids],
             "neg": [text[d] for d in neg_ids],

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasonembed.corpus import iter_corpus
 from reasonembed.errors import RecordError
 from reasonembed.io import read_jsonl, write_json, write_jsonl
 
@@ -115,9 +116,10 @@ def split_by_theorem(
     """Write `out/train` and `out/eval` (BRIGHT layout) and `out/split.json`; return the summary."""
     source, out = Path(source), Path(out)
     docs_path, ex_path = source / "documents.jsonl", source / "examples.jsonl"
-    documents = read_jsonl(docs_path)
-    examples = read_jsonl(ex_path)
-    doc_ids = [str(d.get("id")) for d in documents]
+    corpus = list(iter_corpus(docs_path))  # the one validated corpus reader; records kept whole
+    documents = [record for _, _, _, record in corpus]
+    examples = read_jsonl(ex_path)  # raw: the split needs the label field, outside the eval contract
+    doc_ids = [doc_id for _, doc_id, _, _ in corpus]
     known = set(doc_ids)
 
     counts: dict[str, int] = {}

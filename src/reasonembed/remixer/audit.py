@@ -297,13 +297,16 @@ def audit_dataset(
     stage makes a positive (`config.assemble.pos_min_score`): the audit grades the labels training gets.
     Then writes `out/audit.json` and `out/judge_audit.png` and returns the result.
     """
+    from reasonembed.evaluation.datasets import load_eval_dataset
     from reasonembed.io import read_jsonl, write_json, write_jsonl
     from reasonembed.remixer.common import domain_spec
 
     dataset, out = Path(dataset), Path(out)
-    examples = read_jsonl(dataset / "examples.jsonl")
     docs_path = dataset / "documents.jsonl"
-    doc_ids = [str(d["id"]) for d in read_jsonl(docs_path)]
+    task = next(iter(load_eval_dataset(dataset).tasks.values()))  # read and validated as evaluation reads it
+    examples = [{"id": qid, "query": query, "gold_ids": list(task.qrels[qid]), "excluded_ids": task.excluded.get(qid, [])}
+                for qid, query in zip(task.query_ids, task.query_texts, strict=True)]
+    doc_ids = list(task.doc_ids)
     pairs = build_audit_pairs(examples, doc_ids, max_queries, pos_per_query, neg_per_query, seed)
     write_jsonl(out / "pairs.jsonl", [{"query_id": p.query_id, "doc_id": p.doc_id, "relevant": p.relevant} for p in pairs])
     if judgements is None:
