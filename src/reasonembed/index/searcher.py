@@ -23,7 +23,7 @@ import numpy as np
 
 from reasonembed.index import ann
 from reasonembed.index.store import IndexStore, IndexStoreError
-from reasonembed.retrieval.base import BatchSearcher, Hit
+from reasonembed.retrieval.base import BatchSearcher, Excluded, Hit
 from reasonembed.retrieval.dense import DenseSearcher, DocIndex, rank_candidates
 
 
@@ -109,13 +109,8 @@ class IndexSearcher(BatchSearcher):
         instr = self.instruction if instruction is None else instruction
         return self.embedder.encode_queries(list(queries), instruction=instr)
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         if len(queries) != len(qids):
             raise ValueError(f"{len(queries)} queries but {len(qids)} qids")
         vectors = self.encode_queries(queries) if queries else np.zeros((0, self.index.manifest["dim"]), np.float32)

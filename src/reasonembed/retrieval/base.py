@@ -17,6 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+# qid -> doc ids never to return for it (BRIGHT's excluded_ids); None: nothing excluded
+Excluded = Mapping[str, Sequence[str]] | None
+
 
 @dataclass(frozen=True, order=False)
 class Hit:
@@ -28,25 +31,15 @@ class Hit:
 class Searcher(Protocol):
     def search(self, query: str, k: int = 10) -> list[Hit]: ...
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]: ...
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]: ...
 
 
 class BatchSearcher:
     """Mixin: `search` as a one-query `batch_search`, for searchers whose work is batched anyway."""
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         raise NotImplementedError
 
     def search(self, query: str, k: int = 10) -> list[Hit]:

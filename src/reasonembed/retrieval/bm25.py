@@ -30,12 +30,12 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
 
-from reasonembed.retrieval.base import Hit
+from reasonembed.retrieval.base import Excluded, Hit
 from reasonembed.retrieval.dense import DocIndex, rank_row
 from reasonembed.retrieval.lucene_analyzer import LuceneAnalyzer
 
@@ -133,11 +133,7 @@ class BM25Searcher:
         return rank_row(self.get_scores(query), self.index, k)
 
     def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
+        self, queries: Sequence[str], qids: Sequence[str], k: int = 10, excluded: Excluded = None,
         show_progress: bool = False,
     ) -> dict[str, list[Hit]]:
         from tqdm.auto import tqdm

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from reasonembed.retrieval.base import BatchSearcher, Hit, clean_excluded
+from reasonembed.retrieval.base import BatchSearcher, Excluded, Hit, clean_excluded
 
 FAISS_MIN_DOCS = 200_000
 _BLOCK = 256
@@ -121,13 +121,8 @@ class DenseSearcher(BatchSearcher):
         self._faiss: Any = None
 
     # -- Searcher protocol
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         if self.encoder is None:
             raise ValueError("DenseSearcher was built without an encoder; use search_embeddings")
         options: dict[str, Any] = {}  # only what was set, so any encoder with encode_queries works

@@ -15,9 +15,9 @@ fused top-k never holds an excluded document.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher, sort_hits
+from reasonembed.retrieval.base import BatchSearcher, Excluded, Hit, Searcher, sort_hits
 
 
 class _Fusion(BatchSearcher):
@@ -31,13 +31,8 @@ class _Fusion(BatchSearcher):
     def fuse(self, a: list[Hit], b: list[Hit]) -> dict[str, float]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         depth = max(self.depth, k)
         a = self.first.batch_search(queries, qids, depth, excluded)
         b = self.second.batch_search(queries, qids, depth, excluded)

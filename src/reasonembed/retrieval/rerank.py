@@ -50,7 +50,7 @@ from reasonembed.remixer.prompts import (
     DomainSpec,
     judge_messages,
 )
-from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher
+from reasonembed.retrieval.base import BatchSearcher, Excluded, Hit, Searcher
 from reasonembed.retrieval.llm_cache import LLMResultCache, as_llm, cache_key, model_identity, text_hash
 
 logger = logging.getLogger(__name__)
@@ -207,13 +207,8 @@ class RerankingSearcher(BatchSearcher):
             raise ConfigError(f"reranking: no document text for doc id {doc_id!r} (query {qid!r})")
         return text
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         first = self.inner.batch_search(queries, qids, max(k, self.depth), excluded)
         heads = [first.get(qid, [])[: self.depth] for qid in qids]
         texts = [[self._text(h.docid, qid) for h in head] for qid, head in zip(qids, heads, strict=True)]

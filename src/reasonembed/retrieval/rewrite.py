@@ -41,7 +41,7 @@ from reasonembed.io import iter_table, write_jsonl
 from reasonembed.llm import LLM, ChatRequest, LLMConfig, SamplingParams
 from reasonembed.remixer.common import seed_of
 from reasonembed.remixer.prompts import REASON_PROMPT_VERSION, reason_messages
-from reasonembed.retrieval.base import BatchSearcher, Hit, Searcher
+from reasonembed.retrieval.base import BatchSearcher, Excluded, Hit, Searcher
 from reasonembed.retrieval.llm_cache import LLMResultCache, as_llm, cache_key, model_identity, text_hash
 
 logger = logging.getLogger(__name__)
@@ -128,13 +128,8 @@ class RewritingSearcher(BatchSearcher):
         self.rewriter = rewriter
         self.rewritten: dict[str, str] = {}
 
-    def batch_search(
-        self,
-        queries: Sequence[str],
-        qids: Sequence[str],
-        k: int = 10,
-        excluded: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, list[Hit]]:
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     excluded: Excluded = None) -> dict[str, list[Hit]]:
         texts = self.rewriter.rewrite(list(queries))
         self.rewritten = dict(zip(qids, texts, strict=True))
         return self.inner.batch_search(texts, qids, k, excluded)
