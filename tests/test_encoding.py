@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from reasonembed.encoding import shard_bounds
 
@@ -30,7 +29,6 @@ def _eval_cli(args: list[str], env: dict[str, str], launcher: list[str]) -> subp
     return proc
 
 
-@pytest.mark.slow
 def test_two_process_torchrun_eval_equals_one_process(tmp_path: Path, minilm_path: str) -> None:
     # a corpus of 11 documents: ranks encode 5 and 6 of them
     docs = [{"id": f"d{i:02d}", "content": f"document {i} about topic {i % 3} " * (1 + i % 4)} for i in range(11)]

@@ -122,7 +122,6 @@ def test_dev_set_bm25_reference(shared_data: Path) -> None:
     assert 100 * results["average"]["ndcg@10"] == pytest.approx(35.7, abs=1.0)
 
 
-@pytest.mark.slow
 def test_dev_set_minilm_reference(shared_data: Path, minilm_path: str) -> None:
     """Reference: all-MiniLM-L6-v2 without instruction = 49.31 nDCG@10 (independent scorer)."""
     results = evaluate(minilm_path, shared_data / "theoremqa_q_dev", instruction=None)

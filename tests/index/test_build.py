@@ -110,7 +110,6 @@ def test_refuses_to_write_into_a_foreign_directory(write_corpus, tmp_path, theor
         build_index(write_corpus(tmp_path / "d.jsonl", theoremqa_docs[:2]), tmp_path / "out", embedder, show_progress=False)
 
 
-@pytest.mark.slow
 def test_sigkill_during_cli_build_then_resume(write_corpus, tmp_path, theoremqa_docs) -> None:
     """A real SIGKILL of `reasonembed index` mid-build; the re-run completes with every id exactly once."""
     import os

@@ -151,7 +151,6 @@ def test_cli_index_verifies_nothing_is_left_broken(pristine, tmp_path) -> None:
     assert load_index(root).count == 10
 
 
-@pytest.mark.slow
 def test_sigkill_mid_append_keeps_the_previous_index(pristine, tmp_path, write_corpus, theoremqa_docs, embedder) -> None:
     """A real SIGKILL of `reasonembed index` while it appends: the old index loads, the re-run completes it."""
     import signal

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 from fsdp_worker import run
 from safetensors.torch import load_file
@@ -27,7 +26,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow  # two processes importing transformers: ~40 s idle, minutes on a busy CPU
 def test_fsdp_final_save_is_the_consolidated_model(tiny_qwen3_path, train_file, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
