@@ -193,3 +193,10 @@ def test_results_md_ends_with_one_leaderboard_row(tiny_task: Path, tmp_path: Pat
     last = (tmp_path / "o" / "results.md").read_text().rstrip("\n").splitlines()[-1]
     ndcg = f"{100 * results['average']['ndcg@10']:.2f}"
     assert last == f"| bm25 | tiny | examples | {ndcg} | tiny {ndcg} |"
+
+
+def test_the_bundled_model_is_named_portably_in_results(tiny_task: Path, tmp_path: Path) -> None:
+    results = evaluate("minilm", tiny_task, instruction=None, out_dir=tmp_path / "o")
+    assert results["manifest"]["model"]["model"] == "minilm"  # not the venv path it is installed at
+    last = (tmp_path / "o" / "results.md").read_text().rstrip("\n").splitlines()[-1]
+    assert last.startswith("| minilm | tiny | examples | ")

@@ -142,7 +142,7 @@ def test_manifest_names_the_bundled_model_portably(flat_index, tmp_path, tiny_qw
     import shutil
 
     from reasonembed.index.build import embedder_from_manifest
-    from reasonembed.index.model_ref import portable, resolve
+    from reasonembed.model_ref import portable, resolve
 
     moved = Path(shutil.copytree(flat_index, tmp_path / "moved"))
     manifest = json.loads((moved / "manifest.json").read_text())

@@ -44,9 +44,9 @@ def index_command(
     from reasonembed.embedder import Embedder
     from reasonembed.index import ann
     from reasonembed.index.build import build_index, check_index_folder, embedder_from_manifest
-    from reasonembed.index.model_ref import resolve
     from reasonembed.index.store import MANIFEST, IndexStore
     from reasonembed.io import FolderLock
+    from reasonembed.model_ref import resolve
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun: ranks share the encoding
     main = int(os.environ.get("RANK", "0")) == 0

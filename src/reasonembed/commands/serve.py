@@ -54,8 +54,8 @@ def serve_command(
 
     from reasonembed.embedder import Embedder
     from reasonembed.index.build import embedder_from_manifest
-    from reasonembed.index.model_ref import resolve
     from reasonembed.index.searcher import IndexSearcher, bm25_searcher, load_index
+    from reasonembed.model_ref import resolve
     from reasonembed.serve import ServeLimits, create_app
 
     searcher = bm25 = None

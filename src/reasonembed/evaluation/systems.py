@@ -93,12 +93,11 @@ class DenseFactory:
         return searcher
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "model": type(self.embedder).__name__,
-            **self._described,
-            "fingerprint": self.fingerprint,
-            "kind": "dense",
-        }
+        from reasonembed.model_ref import portable
+
+        described = {"model": type(self.embedder).__name__, **self._described}
+        described["model"] = portable(described["model"])  # the bundled model by name, not a venv path
+        return {**described, "fingerprint": self.fingerprint, "kind": "dense"}
 
 
 class BM25Factory:

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from reasonembed import model_ref
 from reasonembed.corpus import iter_corpus
 from reasonembed.errors import ConfigError
-from reasonembed.index import ann, model_ref
+from reasonembed.index import ann
 from reasonembed.index.store import MANIFEST, IndexStore, IndexStoreError, file_entry
 from reasonembed.io import FolderLock
 

@@ -63,7 +63,7 @@ API_KEY_ENV = "REASONEMBED_API_KEY"
 
 def served_model_name(model_name_or_path: str) -> str:
     """The id clients send as `model`: the model directory's name (the bundled MiniLM by its own name)."""
-    from reasonembed.index.model_ref import BUNDLED, portable
+    from reasonembed.model_ref import BUNDLED, portable
 
     if portable(model_name_or_path) == BUNDLED:
         return "all-MiniLM-L6-v2"

