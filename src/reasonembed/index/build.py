@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from reasonembed.corpus import iter_corpus
 from reasonembed.errors import ConfigError
 from reasonembed.index import ann
 from reasonembed.index.store import MANIFEST, IndexStore, IndexStoreError, file_entry
-from reasonembed.io import FolderLock
+from reasonembed.io import FolderLock, atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -314,11 +313,7 @@ def _write_ann(
     ann.configure(index, resolved)
     recall = ann.recall_at_k(index, vectors, k=10, sample=recall_sample)
     path = _next_faiss_path(store)
-    tmp = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, faiss.serialize_index(index).tobytes())
     return recall, resolved, path
 
 

@@ -32,22 +32,15 @@ def _summary(values: list[int]) -> dict[str, float]:
 
 
 def plot_histogram(hist: dict[str, int], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from reasonembed.plotting import new_figure, save_figure
 
     labels = ["1", "2", "3", "4", "5", "null"]
-    fig, ax = plt.subplots(figsize=(5, 3))
+    fig, ax = new_figure((5, 3))
     ax.bar(labels, [hist.get(k, 0) for k in labels], color=["#c44"] * 2 + ["#4a4"] * 3 + ["#888"])
     ax.set_xlabel("judge score (null = unparsable)")
     ax.set_ylabel("pairs")
     ax.set_title("ReMixer judge scores")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def compute_stats(config: SynthConfig, write: bool = True) -> dict[str, Any]:
