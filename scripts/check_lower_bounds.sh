@@ -22,7 +22,7 @@ python -c "import transformers, sentence_transformers as st; print('transformers
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # The CPU FSDP test sets train.fsdp so the trainer takes its FSDP save path; transformers 5.0 then builds
 # accelerate's FSDP plugin eagerly, which refuses a CPU-only machine ("no available devices found"; newer
-# transformers skip it on CPU). Not a floor problem on GPU machines, where FSDP is meant to run, so it is
-# left out here (it runs in the main suite on the pinned versions).
+# transformers skip it on CPU). It runs in the main suite on current versions; FSDP with the floor versions
+# on a GPU machine is not tested here.
 pytest -q -p no:cacheprovider tests/test_embedder.py tests/losses tests/redapter tests/llm \
   --deselect tests/redapter/test_fsdp.py::test_fsdp_final_save_is_the_consolidated_model
