@@ -17,7 +17,31 @@ from openai_server import Reply, ScriptedOpenAIServer, completion  # noqa: E402
 
 from reasonembed.llm import LLM, LLMConfig, build_llm  # noqa: E402
 
-__all__ = ["Reply", "ScriptedOpenAIServer", "completion", "openai_llm", "post_of", "judged_pair", "tiny_task"]
+__all__ = ["Reply", "ScriptedOpenAIServer", "completion", "openai_llm", "post_of", "judged_pair", "tiny_task",
+           "IDS", "TEXTS", "TEXT", "QUERY", "first_stage", "first_stage_order"]
+
+# A six-document corpus whose BM25 order for QUERY is d1 > d2 > ... (the rerank tests reorder it).
+IDS = ["d1", "d2", "d3", "d4", "d5", "d6"]
+TEXTS = [
+    "graph graph graph graph search",
+    "graph graph graph search tree",
+    "graph graph search tree heap",
+    "graph search tree heap sort",
+    "search tree heap sort merge",
+    "tree heap sort merge list",
+]
+TEXT = dict(zip(IDS, TEXTS, strict=True))
+QUERY = "graph search"
+
+
+def first_stage() -> Any:
+    from reasonembed.retrieval.bm25 import BM25Searcher
+
+    return BM25Searcher(IDS, TEXTS)
+
+
+def first_stage_order(k: int = 6, excluded: Any = None) -> list[str]:
+    return [h.docid for h in first_stage().batch_search([QUERY], ["q"], k, excluded)["q"]]
 
 
 def openai_llm(server: ScriptedOpenAIServer, model: str = "scripted", **kw: Any) -> LLM:

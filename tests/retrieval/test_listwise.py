@@ -5,30 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, openai_llm
+from llm_searcher_helpers import QUERY, TEXT, Reply, ScriptedOpenAIServer, completion, openai_llm
+from llm_searcher_helpers import first_stage as _inner
+from llm_searcher_helpers import first_stage_order as _order
 
-from reasonembed.retrieval.bm25 import BM25Searcher
 from reasonembed.retrieval.listwise import ListwiseReranker, ListwiseRerankingSearcher, parse_permutation
-
-IDS = ["d1", "d2", "d3", "d4", "d5", "d6"]
-TEXTS = [
-    "graph graph graph graph search",
-    "graph graph graph search tree",
-    "graph graph search tree heap",
-    "graph search tree heap sort",
-    "search tree heap sort merge",
-    "tree heap sort merge list",
-]
-TEXT = dict(zip(IDS, TEXTS, strict=True))
-QUERY = "graph search"
-
-
-def _inner() -> BM25Searcher:
-    return BM25Searcher(IDS, TEXTS)
-
-
-def _order(k: int = 6, excluded=None) -> list[str]:
-    return [h.docid for h in _inner().batch_search([QUERY], ["q"], k, excluded)["q"]]
 
 
 def _reverse(body, n):

@@ -6,32 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
-from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, is_followup, judged_pair, openai_llm
+from llm_searcher_helpers import (
+    IDS,
+    QUERY,
+    TEXT,
+    Reply,
+    ScriptedOpenAIServer,
+    completion,
+    is_followup,
+    judged_pair,
+    openai_llm,
+)
+from llm_searcher_helpers import first_stage as _inner
+from llm_searcher_helpers import first_stage_order as _inner_order
 
 from reasonembed.errors import ConfigError
 from reasonembed.remixer.prompts import BRIGHT_DOMAINS, JUDGE_PROMPT_VERSION
-from reasonembed.retrieval.bm25 import BM25Searcher
 from reasonembed.retrieval.rerank import LLMReranker, RerankingSearcher, build_reranker
-
-IDS = ["d1", "d2", "d3", "d4", "d5", "d6"]
-TEXTS = [
-    "graph graph graph graph search",
-    "graph graph graph search tree",
-    "graph graph search tree heap",
-    "graph search tree heap sort",
-    "search tree heap sort merge",
-    "tree heap sort merge list",
-]
-TEXT = dict(zip(IDS, TEXTS, strict=True))
-QUERY = "graph search"
-
-
-def _inner() -> BM25Searcher:
-    return BM25Searcher(IDS, TEXTS)
-
-
-def _inner_order(k: int = 6, excluded=None) -> list[str]:
-    return [h.docid for h in _inner().batch_search([QUERY], ["q"], k, excluded)["q"]]
 
 
 def _judge(first: dict[str, str], followup: dict[str, str] | None = None, status: dict[str, int] | None = None):
