@@ -4,12 +4,12 @@ What it shows: Redapter's machinery end to end on real reasoning-intensive data.
 the published ReasonEmbed format are built from `theoremqa_q_dev`'s own questions (the copy bundled in
 `reasonembed.data`, or `--data DIR`):
 
-* split by theorem exactly as the quickstart does (`reasonembed.quickstart.split.split_by_theorem`,
+* split by theorem exactly as the quickstart does (`reasonembed.evaluation.split.split_by_theorem`,
   seeded): training samples come from the train part, evaluation from the eval part, so no theorem,
   question or relevance label of the eval part is seen in training;
 * query = a question; positives = the other questions that use the same theorem; hard negatives = the
   BM25-nearest non-gold documents of the train part (the quickstart's gold-pair samples,
-  `reasonembed.quickstart.gold.gold_samples`);
+  `reasonembed.redapter.gold.gold_samples`);
 * q' = the question plus one sentence naming its theorem. This is an *oracle* reasoning (the label
   itself), usable only for this experiment: it makes L' small exactly when naming the theorem helps.
 
@@ -32,10 +32,10 @@ from pathlib import Path
 import reasonembed
 from reasonembed.config import load_config
 from reasonembed.data import theoremqa_q_dev
+from reasonembed.evaluation.split import document_labels, split_by_theorem
 from reasonembed.io import read_jsonl, write_json, write_jsonl
-from reasonembed.quickstart.gold import gold_samples
-from reasonembed.quickstart.split import document_labels, split_by_theorem
 from reasonembed.redapter.config import RedapterConfig, check_train_config
+from reasonembed.redapter.gold import gold_samples
 
 RECIPE = Path(reasonembed.__file__).resolve().parent / "recipes" / "minilm-cpu.yaml"
 

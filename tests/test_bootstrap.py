@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reasonembed.bootstrap import bootstrap_ci95
-from reasonembed.quickstart.report import paired_difference
+from reasonembed.evaluation.compare import paired_difference
 from reasonembed.remixer.audit import AuditPair, audit_judgements
 
 

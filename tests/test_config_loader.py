@@ -44,3 +44,21 @@ def test_errors_name_the_key(tmp_path):
         load_config(Outer, bad)
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["novalue"])
+
+
+def test_a_nested_section_given_in_part_keeps_its_own_defaults_for_the_rest(tmp_path):
+    # SynthConfig's judge samples at T=0.7, top_p=0.95, top_k=40 (SamplingParams' own defaults are 1.0/1.0/None):
+    # setting only the judge's max_tokens must not reset the other three.
+    from reasonembed.remixer.config import SynthConfig
+
+    cfg = load_config(SynthConfig, None, ["judge.sampling.max_tokens=64"])
+    s = cfg.judge.sampling
+    assert (s.temperature, s.top_p, s.top_k, s.max_tokens) == (0.7, 0.95, 40, 64)
+    assert cfg.generate.sampling.top_p == 0.6 and cfg.judge.max_doc_chars == 49152
+    path = tmp_path / "synth.yaml"
+    path.write_text("generate:\n  sampling:\n    max_tokens: 128\n")
+    g = load_config(SynthConfig, path, ["generate.sampling.top_p=0.9"]).generate.sampling
+    assert (g.temperature, g.top_p, g.max_tokens) == (1.0, 0.9, 128)
+    assert load_config(SynthConfig, None, ["judge_llm.model=m"]).judge_llm.model == "m"  # a None section: built fresh
+    with pytest.raises(ConfigError, match=r"judge\.sampling: unknown key\(s\) \['depth'\]"):
+        load_config(SynthConfig, None, ["judge.sampling.depth=3"])

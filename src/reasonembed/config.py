@@ -105,17 +105,33 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
-def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _build(cls: type[T], data: dict[str, Any], where: str, base: Any = None) -> T:
+    """`cls` from `data`; a field not in `data` keeps its value in `base` (else its default). A nested
+    dataclass given in part is built on top of its current value, so `judge.sampling.max_tokens=64` keeps
+    the judge's own temperature and top_k rather than those of a bare `SamplingParams()`."""
     hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where or cls.__name__}: unknown key(s) {unknown}; valid keys: {sorted(names)}")
-    kwargs = {
-        key: _coerce(value, hints[key], f"{where + '.' if where else ''}{key}") for key, value in data.items()
-    }
+        raise ConfigError(f"{where or cls.__name__}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
+    kwargs = {}
+    for key, value in data.items():
+        at = f"{where + '.' if where else ''}{key}"
+        current = getattr(base, key) if base is not None else _default(fields[key])
+        if isinstance(value, dict) and dataclasses.is_dataclass(current) and not isinstance(current, type):
+            kwargs[key] = _build(type(current), value, at, current)
+        else:
+            kwargs[key] = _coerce(value, hints[key], at)
     try:
-        return cls(**kwargs)
+        return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where or cls.__name__}: {exc}") from None
 

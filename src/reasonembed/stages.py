@@ -66,6 +66,17 @@ class StageOutcome:
     reused: bool
 
 
+def wall_time_table(outcomes: Iterable[StageOutcome]) -> str:
+    """A markdown table of wall time per stage; a reused stage shows the time it took when it ran."""
+    outcomes = list(outcomes)
+    lines = ["| stage | wall time (s) | this run |", "|---|---|---|"]
+    for o in outcomes:
+        lines.append(f"| {o.name} | {o.wall_s:.1f} | {'reused' if o.reused else 'ran'} |")
+    this_run = sum(o.wall_s for o in outcomes if not o.reused)
+    lines.append(f"| **all stages** | {sum(o.wall_s for o in outcomes):.1f} | {this_run:.1f} s in this run |")
+    return "\n".join(lines)
+
+
 def content_hash(paths: Iterable[str | Path]) -> dict[str, str]:
     """sha256 of each file's bytes (a folder: of its files, by relative path); 'missing' when absent."""
     out: dict[str, str] = {}

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from reasonembed.data import theoremqa_q_dev
-from reasonembed.quickstart.split import split_by_theorem
+from reasonembed.evaluation.split import split_by_theorem
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "theoremqa_oracle_experiment.py"
 

@@ -16,7 +16,7 @@ TINY = ["--set", "threads=1", "--docs", "4", "--candidates", "3", "--audit-queri
         "--set", "redapter.train.per_device_train_batch_size=4", "--set", "train.min_samples=2",
         "--set", "redapter.model.max_query_length=64", "--set", "redapter.model.max_passage_length=64",
         "--set", "eval.entailmentbank_queries=8", "--set", "eval.entailmentbank_docs=300",
-        "--set", "synth.gen_tokens=48", "--set", "synth.judge_tokens=48", "--set", "synth.reason_tokens=32"]
+        "synth.generate.sampling.max_tokens=48", "synth.judge.sampling.max_tokens=48", "synth.reason.sampling.max_tokens=32"]
 
 
 def _run(args):

@@ -24,6 +24,20 @@ def test_redapter_section_is_redapter_types_with_quickstart_defaults():
     assert r.train.save_strategy == "no" and r.train.use_cpu
 
 
+def test_synth_section_is_remixers_config_and_the_run_completes_it(tmp_path):
+    from reasonembed.quickstart.run import QuickstartRun
+    from reasonembed.remixer.config import SynthConfig
+
+    cfg = load_quickstart_config(None, ["synth.mine.top_k=9", "synth.judge.sampling.max_tokens=64", "seed=5",
+                                        f"out={tmp_path}", "llm.batch_size=2"])
+    assert isinstance(cfg.synth, SynthConfig) and cfg.synth.generate.max_docs_per_domain == 16
+    s = QuickstartRun(cfg).synth_config()
+    assert (s.mine.top_k, s.mine.search_k, s.judge.sampling.max_tokens, s.judge.sampling.top_k) == (9, 100, 64, 40)
+    assert (s.seed, s.llm, s.clean.min_chars) == (5, cfg.llm, 30) and s.assemble.require_reasoning_query
+    assert s.clean.decontaminate == [str(tmp_path / "data" / "eval")] and s.run_dir == str(tmp_path / "synth")
+    assert quickstart_config_dict(cfg)["synth"]["mine"]["top_k"] == 9
+
+
 def test_set_override_reaches_the_trained_model_config_and_keeps_sibling_defaults(tmp_path):
     cfg = load_quickstart_config(None, ["redapter.loss.temperature=0.02", "redapter.train.num_train_epochs=3",
                                         "redapter.train.gradient_accumulation_steps=2"])
@@ -55,7 +69,8 @@ def test_bad_and_ignored_keys_are_errors(tmp_path):
     with pytest.raises(ConfigError, match="not one of"):
         load_quickstart_config(None, ["redapter.model.pooling=max"])
     for key in ("redapter.loss.name=infonce", "redapter.train.seed=1", "redapter.data.train_files=[x.jsonl]",
-                "redapter.model.instruction=hi", "redapter.train.output_dir=elsewhere"):
+                "redapter.model.instruction=hi", "redapter.train.output_dir=elsewhere", "synth.seed=3",
+                "synth.llm.backend=openai", "synth.clean.decontaminate=[x]", "synth.corpus=x.jsonl"):
         with pytest.raises(ConfigError, match="set by the quickstart"):
             load_quickstart_config(None, [key])
     cfg = load_quickstart_config(None, ["redapter.data.group_size=0"])
@@ -81,13 +96,13 @@ def test_cli_flags_are_set_on_the_typed_config_not_spelled_as_yaml(tmp_path):
     from reasonembed.commands.quickstart import build_config
 
     url = "http://127.0.0.1:8000/v1?tag='a, b'"  # quotes and a comma: no YAML spelling survives this
-    cfg = build_config(None, ["synth.docs=3", "redapter.loss.kappa=4"], out=tmp_path / "qs", llm_url=url,
+    cfg = build_config(None, ["synth.generate.max_docs_per_domain=3", "redapter.loss.kappa=4"], out=tmp_path / "qs", llm_url=url,
                        llm_model="yes", docs=5, epochs=1, entailmentbank=False)
     assert cfg.out == str(tmp_path / "qs")
     assert (cfg.llm.backend, cfg.llm.base_urls, cfg.llm.model) == ("openai", [url], "yes")
-    assert cfg.synth.docs == 5  # the flag wins over --set
+    assert cfg.synth.generate.max_docs_per_domain == 5  # the flag wins over the override
     assert cfg.redapter.train.num_train_epochs == 1.0 and cfg.redapter.loss.kappa == 4.0
-    assert cfg.eval.entailmentbank is False and cfg.synth.candidates == 6
+    assert cfg.eval.entailmentbank is False and cfg.synth.mine.top_k == 6
     assert build_config(None, ["out=elsewhere"]).out == "elsewhere"  # no --out: --set out= holds
     with pytest.raises(ConfigError, match="--llm-url needs --llm-model"):
         build_config(None, None, llm_url=url)

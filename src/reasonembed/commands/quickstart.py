@@ -27,12 +27,12 @@ def quickstart_command(
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (…/v1); default: the bundled SmolLM2 in process."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name sent to --llm-url."),
     config: Path = typer.Option(None, "--config", "-c", help="YAML with any QuickstartConfig fields."),
-    docs: int = typer.Option(None, "--docs", help="Source documents ReMixer writes queries for (default 16)."),
-    candidates: int = typer.Option(None, "--candidates", help="Mined candidates judged per query (default 6)."),
+    docs: int = typer.Option(None, "--docs", help="Source documents ReMixer writes queries for (= synth.generate.max_docs_per_domain, default 16)."),
+    candidates: int = typer.Option(None, "--candidates", help="Mined candidates judged per query (= synth.mine.top_k, default 6)."),
     audit_queries: int = typer.Option(None, "--audit-queries", help="Queries in the judge audit (default 12)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 2)."),
     no_entailmentbank: bool = typer.Option(False, "--no-entailmentbank", help="Skip the EntailmentBank column."),
-    overrides: list[str] = typer.Argument(None, help="Config overrides key=value, as every verb takes them: synth.judge_tokens=256 redapter.loss.temperature=0.02 (the flags above win over them)."),
+    overrides: list[str] = typer.Argument(None, help="Config overrides key=value, as every verb takes them: synth.judge.sampling.max_tokens=256 redapter.loss.temperature=0.02 (the flags above win over them)."),
     set_overrides: list[str] = typer.Option(None, "--set", hidden=True, help="Older spelling of an override (--set key=value)."),
 ) -> None:
     """Run synthesis → judge audit → training → evaluation on bundled data; write DIR/report.md."""
@@ -71,7 +71,7 @@ def build_config(config: Path | None, overrides: list[str] | None, *, out: Path 
         cfg.out = str(out)
     if llm_url and llm_model:
         cfg.llm = replace(cfg.llm, backend="openai", base_urls=[llm_url], model=llm_model)
-    for section, name, value in ((cfg.synth, "docs", docs), (cfg.synth, "candidates", candidates),
+    for section, name, value in ((cfg.synth.generate, "max_docs_per_domain", docs), (cfg.synth.mine, "top_k", candidates),
                                  (cfg.audit, "queries", audit_queries), (cfg.eval, "entailmentbank", entailmentbank)):
         if value is not None:
             setattr(section, name, value)

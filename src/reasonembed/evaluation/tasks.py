@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,24 @@ class EvalTask:
         """sha256 over ids and texts in order: changes whenever the corpus does."""
         return corpus_hash(self.doc_ids, self.doc_texts)
 
+    def subsample(self, max_queries: int | None, max_docs: int | None, seed: int = 0) -> EvalTask:
+        """The first `max_queries` queries; every gold and excluded document of those, plus a seeded sample
+        of the others up to `max_docs` documents (order kept). Scores on it are not comparable to the full task."""
+        if max_queries is None and max_docs is None:
+            return self
+        qids = self.query_ids[: max_queries or len(self.query_ids)]
+        needed = {d for q in qids for d in (*self.qrels.get(q, {}), *self.excluded.get(q, []))}
+        others = [d for d in self.doc_ids if d not in needed]
+        room = max(0, (max_docs or len(self.doc_ids)) - len(needed))
+        keep = needed | set(random.Random(seed).sample(others, min(room, len(others))))
+        docs = [(d, t) for d, t in zip(self.doc_ids, self.doc_texts, strict=True) if d in keep]
+        return EvalTask(
+            name=self.name, doc_ids=[d for d, _ in docs], doc_texts=[t for _, t in docs],
+            query_ids=qids, query_texts=self.query_texts[: len(qids)],
+            qrels={q: dict(self.qrels[q]) for q in qids}, excluded={q: list(self.excluded.get(q, [])) for q in qids},
+            source=f"{self.source} (subsample: {len(qids)} queries, {len(docs)} documents)",
+        )
+
 
 def corpus_hash(doc_ids: Iterable[str], doc_texts: Iterable[str]) -> str:
     """sha256 over (id, text) pairs in order (the embedding cache's corpus key)."""
@@ -72,6 +91,11 @@ class EvalDataset:
     query_variant: str = "examples"
     long_documents: bool = False
     benchmark: str = "local"
+
+    def subsample(self, max_queries: int | None, max_docs: int | None, seed: int = 0) -> EvalDataset:
+        """Every task cut down by `EvalTask.subsample`."""
+        tasks = {name: task.subsample(max_queries, max_docs, seed) for name, task in self.tasks.items()}
+        return replace(self, tasks=tasks)
 
 
 def _unknown_docs(

@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reasonembed.evaluation.split import document_labels
 from reasonembed.io import read_jsonl, write_json
-from reasonembed.quickstart.split import document_labels
 from reasonembed.remixer.audit import AuditPair, audit_dataset, audit_judgements, plot_score_histogram
 
 
@@ -40,7 +40,7 @@ def run_audit(run: Any, folder: Path) -> dict[str, Any]:
     import time
 
     cfg = run.cfg.audit
-    llm = run.llm
+    llm = run.judge_llm
     before = llm.accounting.snapshot()
     started = time.perf_counter()
     gold = audit_dataset(run.synth_config(), run.data / "train", folder, llm=llm, max_queries=cfg.queries,

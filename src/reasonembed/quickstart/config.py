@@ -4,24 +4,26 @@ Why these defaults: on 2 CPU cores the bundled SmolLM2-135M answers a batch of 8
 in about 18 s (96 new tokens each), so LLM calls dominate. 16 source documents x 6 candidates =
 96 judge calls (~4 min), plus generation, q' and 24 audit calls, keep the LLM stages near 7
 minutes; training MiniLM on a few dozen short samples takes well under a minute; evaluating four
-dense models on EntailmentBank's 11,518 facts is most of the rest. Every field can be changed
-(`--set synth.docs=40`, or a YAML file) for a bigger run on a GPU or a hosted LLM.
+dense models on EntailmentBank's 11,518 facts is most of the rest.
 
-Training is configured with Redapter's own types: `redapter` is a `RedapterConfig` whose sections
-(`QuickstartModel`, ...) are Redapter's dataclasses with the quickstart's defaults, so
-`--set redapter.loss.temperature=0.02` or `--set redapter.train.gradient_accumulation_steps=2`
-mean exactly what they mean to `reasonembed train`. Only what Redapter has no word for (the
-gold-pair baseline, when to skip training) lives in `train`.
+No second vocabulary: `synth` is ReMixer's `SynthConfig` and `redapter` is Redapter's
+`RedapterConfig`, each with the quickstart's defaults (`quickstart_synth`, `quickstart_redapter`), so
+`synth.mine.top_k=10` or `redapter.loss.temperature=0.02` mean exactly what they mean to
+`reasonembed synth` and `reasonembed train`. What the quickstart sets itself (paths, seeds, the LLM,
+each trained model's samples and loss) is listed in `SET_BY_QUICKSTART`. Only what the two have no
+word for (the split, the judge audit, the gold-pair baseline, the evaluation columns) has sections here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from reasonembed.config import config_to_dict, load_config
 from reasonembed.errors import ConfigError
+from reasonembed.llm.base import SamplingParams
 from reasonembed.llm.config import LLMConfig
 from reasonembed.redapter.config import (
     DataConfig,
@@ -31,6 +33,15 @@ from reasonembed.redapter.config import (
     TrainConfig,
     resolved_dict,
 )
+from reasonembed.remixer.config import (
+    AssembleConfig,
+    CleanConfig,
+    GenerateConfig,
+    JudgeConfig,
+    MineConfig,
+    ReasonConfig,
+    SynthConfig,
+)
 
 
 @dataclass
@@ -38,15 +49,17 @@ class SplitSizes:
     eval_fraction: float = field(default=0.5, metadata={"help": "Share of queries (whole theorems) in the eval part."})
 
 
-@dataclass
-class SynthSizes:
-    docs: int = field(default=16, metadata={"help": "Train-part documents ReMixer writes a query for."})
-    min_chars: int = field(default=30, metadata={"help": "Clean: shortest document kept (TheoremQA questions are short; ReMixer's default 200 would drop most)."})
-    candidates: int = field(default=6, metadata={"help": "Mine: candidates per query that the judge scores (paper: 100)."})
-    gen_tokens: int = field(default=128, metadata={"help": "Generate: most new tokens per query."})
-    judge_tokens: int = field(default=128, metadata={"help": "Judge: most new tokens per judgement (paper: 2048)."})
-    reason_tokens: int = field(default=96, metadata={"help": "Reason: most new tokens of reasoning per q'."})
-    decontaminate: bool = field(default=True, metadata={"help": "Clean: drop train documents near-duplicating an eval-part query or gold document."})
+def quickstart_synth() -> SynthConfig:
+    """ReMixer's `SynthConfig` sized for 2 CPU cores and a 135M LLM (set any field as `synth.<section>.<field>=`)."""
+    return SynthConfig(
+        clean=CleanConfig(min_chars=30),  # TheoremQA questions are short; ReMixer's 200 would drop most
+        generate=GenerateConfig(max_docs_per_domain=16, sampling=SamplingParams(1.0, 0.6, None, 128),
+                                length_buckets={"less than 100 words": 2, "100 to 200 words": 1}),
+        mine=MineConfig(top_k=6, search_k=100),  # paper: 100 candidates out of 1000
+        judge=JudgeConfig(sampling=SamplingParams(0.7, 0.95, 40, 128)),  # paper: 2048 tokens
+        reason=ReasonConfig(sampling=SamplingParams(0.8, 0.8, None, 96)),
+        assemble=AssembleConfig(require_reasoning_query=True),  # RI-InfoNCE needs q' for every sample
+    )
 
 
 @dataclass
@@ -56,57 +69,26 @@ class AuditSizes:
     neg_per_query: int = field(default=1, metadata={"help": "Sampled non-gold documents per audit query."})
 
 
-@dataclass
-class QuickstartModel(ModelConfig):
-    """Redapter's `ModelConfig` with the quickstart's defaults (`recipes/minilm-cpu.yaml`, longer inputs)."""
-
-    pooling: Literal["mean", "cls", "last_token"] | None = field(default="mean", metadata={"help": "MiniLM's own pooling."})
-    max_query_length: int = field(default=256, metadata={"help": "Max tokens of a query and of q' in training."})
-    max_passage_length: int = field(default=256, metadata={"help": "Max tokens of a passage in training."})
-    lora: bool | None = field(default=False, metadata={"help": "Encoders: full fine-tune."})
-    precision: Literal["auto", "bf16", "fp32"] = field(default="fp32", metadata={"help": "fp32 on CPU (bf16 autocast also works on AVX512-bf16)."})
-
-
-@dataclass
-class QuickstartData(DataConfig):
-    """Redapter's `DataConfig`; `train_files` is set per trained model by the quickstart."""
-
-    group_size: int = field(default=4, metadata={"help": "Passages per query: 1 positive + group_size-1 hard negatives (paper: 16)."})
-    use_data_sizes: bool = field(default=False, metadata={"help": "One group and batch size for every domain."})
+def quickstart_redapter() -> RedapterConfig:
+    """The Redapter config both trained models start from (`recipes/minilm-cpu.yaml` with longer inputs); set any
+    field as `redapter.<section>.<field>=`. Each model's samples, loss, instruction, folder and seed are set per run."""
+    return RedapterConfig(
+        model=ModelConfig(pooling="mean", max_query_length=256, max_passage_length=256, lora=False, precision="fp32"),
+        data=DataConfig(group_size=4, use_data_sizes=False),  # paper: group 16
+        # 0.05 = MiniLM's own pre-training scale (20); the paper's 0.02 is for Qwen3/Llama with LoRA. RI warm-up
+        # (paper: 100 steps) is 2 steps here: tiny runs have few.
+        loss=LossConfig(temperature=0.05, ri_warmup_steps=2),
+        # a full fine-tune of a small encoder on a CPU (the paper's lr 1e-4 is for LoRA); only the final model is kept
+        train=TrainConfig(num_train_epochs=2.0, per_device_train_batch_size=8, learning_rate=2e-5, save_strategy="no",
+                          use_cpu=True, dataloader_pin_memory=False),
+    )
 
 
-@dataclass
-class QuickstartLoss(LossConfig):
-    """Redapter's `LossConfig`; `name` is set per trained model (gold pairs: infonce, ReMixer data: ri_infonce)."""
-
-    temperature: float = field(default=0.05, metadata={"help": "InfoNCE temperature. 0.05 = MiniLM's own pre-training scale (20); the paper's 0.02 is for Qwen3/Llama with LoRA."})
-    ri_warmup_steps: int = field(default=2, metadata={"help": "Plain-InfoNCE steps before RI weighting (paper: 100; tiny runs need fewer)."})
-
-
-@dataclass
-class QuickstartTrain(TrainConfig):
-    """Redapter's `TrainConfig` (HF TrainingArguments) on a CPU; `output_dir` and `seed` are set by the quickstart."""
-
-    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs over the training samples."})
-    per_device_train_batch_size: int = field(default=8, metadata={"help": "Queries per batch (at most the number of samples)."})
-    learning_rate: float = field(default=2e-5, metadata={"help": "Full fine-tune of a small encoder (the paper's 1e-4 is for LoRA)."})
-    save_strategy: str = field(default="no", metadata={"help": "Only the final model is kept."})
-    use_cpu: bool = field(default=True, metadata={"help": "Train on the CPU (the quickstart's sizes)."})
-    dataloader_pin_memory: bool = field(default=False, metadata={"help": "No pinned memory without a GPU."})
-
-
-@dataclass
-class QuickstartRedapter(RedapterConfig):
-    """The Redapter config both trained models start from: set any field as `--set redapter.<section>.<field>=...`."""
-
-    model: QuickstartModel = field(default_factory=QuickstartModel, metadata={"help": "Backbone (the bundled MiniLM), pooling, lengths."})
-    data: QuickstartData = field(default_factory=QuickstartData, metadata={"help": "Grouping of the training samples."})
-    loss: QuickstartLoss = field(default_factory=QuickstartLoss, metadata={"help": "InfoNCE / RI-InfoNCE hyperparameters."})
-    train: QuickstartTrain = field(default_factory=QuickstartTrain, metadata={"help": "HF Trainer arguments."})
-
-
-# Fields the quickstart sets itself for each trained model: a value given for them would be ignored.
-SET_PER_MODEL = {"data": ("train_files",), "loss": ("name",), "model": ("instruction",), "train": ("output_dir", "seed")}
+# Fields the quickstart sets itself (paths, seeds, the LLM, each trained model's samples and loss): a value given
+# for them would be ignored, so giving one is an error.
+SET_BY_QUICKSTART = ("redapter.data.train_files", "redapter.loss.name", "redapter.model.instruction",
+                     "redapter.train.output_dir", "redapter.train.seed", "synth.corpus", "synth.run_dir", "synth.domain",
+                     "synth.seed", "synth.llm", "synth.clean.decontaminate")
 
 
 @dataclass
@@ -133,10 +115,10 @@ class QuickstartConfig:
     seed: int = field(default=13, metadata={"help": "Master seed: split, sampling, training."})
     llm: LLMConfig = field(default_factory=LLMConfig)
     split: SplitSizes = field(default_factory=SplitSizes)
-    synth: SynthSizes = field(default_factory=SynthSizes)
+    synth: SynthConfig = field(default_factory=quickstart_synth, metadata={"help": "ReMixer's own config (the LLM is `llm`)."})
     audit: AuditSizes = field(default_factory=AuditSizes)
     train: TrainPlan = field(default_factory=TrainPlan, metadata={"help": "Which models are trained (the gold-pair baseline, when to skip)."})
-    redapter: QuickstartRedapter = field(default_factory=QuickstartRedapter, metadata={"help": "How they are trained: Redapter's own config."})
+    redapter: RedapterConfig = field(default_factory=quickstart_redapter, metadata={"help": "How they are trained: Redapter's own config."})
     eval: EvalSizes = field(default_factory=EvalSizes)
     threads: int | None = field(default=None, metadata={"help": "torch CPU threads (None = torch's default, one per core); 1 on a busy shared machine avoids oversubscription."})
     index: bool = field(default=True, metadata={"help": "Build a search index of the full bundled corpus with the trained model (for `reasonembed serve`)."})
@@ -145,12 +127,11 @@ class QuickstartConfig:
 def load_quickstart_config(path: str | Path | None = None, overrides: list[str] | None = None) -> QuickstartConfig:
     """YAML file + `key=value` overrides -> a `QuickstartConfig`; refuses values the quickstart would ignore."""
     cfg = load_config(QuickstartConfig, path, overrides)
-    default = QuickstartRedapter()
-    for section, names in SET_PER_MODEL.items():
-        for name in names:
-            if getattr(getattr(cfg.redapter, section), name) != getattr(getattr(default, section), name):
-                raise ConfigError(f"redapter.{section}.{name}: set by the quickstart for each trained model "
-                                  "(train.seed follows the master `seed`); leave it out")
+    default = QuickstartConfig()
+    for key in SET_BY_QUICKSTART:
+        if attrgetter(key)(cfg) != attrgetter(key)(default):
+            raise ConfigError(f"{key}: set by the quickstart (seeds follow the master `seed`, the LLM is `llm`, "
+                              "the eval part is always decontaminated against); leave it out")
     return cfg
 
 

@@ -27,18 +27,18 @@ from reasonembed.stages import Pipeline, Stage
 DOMAIN = "theoremqa_questions"
 # EntailmentBank has no BRIGHT instruction; worded like BRIGHT's, for the models trained with instructions.
 EB_INSTRUCTION = "Given a science question, retrieve the facts that help answer the question."
-SHORT_LENGTHS = {"less than 100 words": 2, "100 to 200 words": 1}
 
 
 class QuickstartRun:
     def __init__(self, config: QuickstartConfig, log: Any = None):
+        from reasonembed.remixer.pipeline import LazyLLMs
         from reasonembed.remixer.prompts import BRIGHT_DOMAINS
 
         self.cfg = config
         self.root = Path(config.out)
         self.log = log
         self.spec = BRIGHT_DOMAINS[DOMAIN]
-        self._llm: Any = None
+        self.llms = LazyLLMs(self.synth_config())  # built on first use, so a fully reused run never loads one
 
     # ------------------------------------------------------------------ shared pieces
     @property
@@ -46,43 +46,23 @@ class QuickstartRun:
         return self.root / "data"
 
     @property
-    def llm(self) -> Any:
-        if self._llm is None:
-            from reasonembed.llm import build_llm
-
-            self._llm = build_llm(self.cfg.llm)
-        return self._llm
+    def judge_llm(self) -> Any:
+        """The synthesis run's judge (`synth.judge_llm`, else `llm`): the audit grades this one."""
+        return self.llms.get("judge")
 
     def synth_config(self) -> Any:
-        from reasonembed.llm.base import SamplingParams
-        from reasonembed.remixer.config import (
-            AssembleConfig,
-            CleanConfig,
-            GenerateConfig,
-            JudgeConfig,
-            MineConfig,
-            ReasonConfig,
-            SynthConfig,
-        )
+        """`synth` completed with what the quickstart decides: its folders, the seed, the LLM, decontamination."""
+        from dataclasses import replace
 
         s = self.cfg.synth
-        return SynthConfig(
-            corpus=str(self.data / "train" / "documents.jsonl"), run_dir=str(self.root / "synth"), domain=DOMAIN,
-            seed=self.cfg.seed, llm=self.cfg.llm,
-            clean=CleanConfig(min_chars=s.min_chars, decontaminate=[str(self.data / "eval")] if s.decontaminate else []),
-            generate=GenerateConfig(max_docs_per_domain=s.docs, sampling=SamplingParams(1.0, 0.6, None, s.gen_tokens),
-                                    length_buckets=dict(SHORT_LENGTHS)),
-            mine=MineConfig(top_k=s.candidates, search_k=max(100, 4 * s.candidates)),
-            judge=JudgeConfig(sampling=SamplingParams(0.7, 0.95, 40, s.judge_tokens)),
-            reason=ReasonConfig(sampling=SamplingParams(0.8, 0.8, None, s.reason_tokens)),
-            # RI-InfoNCE needs q' for every sample (loss.missing_reasoning_query=error): keep only those that have one
-            assemble=AssembleConfig(require_reasoning_query=True),
-        )
+        return replace(s, corpus=str(self.data / "train" / "documents.jsonl"), run_dir=str(self.root / "synth"),
+                       domain=DOMAIN, seed=self.cfg.seed, llm=self.cfg.llm,
+                       clean=replace(s.clean, decontaminate=[str(self.data / "eval")]))
 
     # ------------------------------------------------------------------ stages
     def prepare(self, folder: Path) -> dict[str, Any]:
         from reasonembed.data import bundled_dataset
-        from reasonembed.quickstart.split import split_by_theorem
+        from reasonembed.evaluation.split import split_by_theorem
 
         source = bundled_dataset("theoremqa_q_dev")
         copy = folder / "theoremqa_q_dev"
@@ -98,8 +78,9 @@ class QuickstartRun:
 
     def train(self, which: str) -> Any:
         def run(folder: Path) -> dict[str, Any]:
-            from reasonembed.quickstart.gold import gold_samples
-            from reasonembed.quickstart.training import per_sample_ri, train_model
+            from reasonembed.quickstart.training import train_model
+            from reasonembed.redapter.diagnostics import per_sample_ri
+            from reasonembed.redapter.gold import gold_samples
 
             t, r = self.cfg.train, self.cfg.redapter
             if which == "gold":
@@ -121,14 +102,15 @@ class QuickstartRun:
 
     def evaluate(self, folder: Path) -> dict[str, Any]:
         from reasonembed.data import entailmentbank_facts_dev
-        from reasonembed.quickstart.evaluate import System, evaluate_systems, load_column
-        from reasonembed.quickstart.report import system_role
+        from reasonembed.evaluation.compare import System, evaluate_systems
+        from reasonembed.evaluation.datasets import load_eval_dataset
+        from reasonembed.quickstart.summary import system_role
 
         e = self.cfg.eval
-        columns = {"eval": load_column(self.data / "eval"), "train": load_column(self.data / "train")}
+        columns = {"eval": load_eval_dataset(self.data / "eval"), "train": load_eval_dataset(self.data / "train")}
         if e.entailmentbank:
-            columns["entailmentbank"] = load_column(entailmentbank_facts_dev(), e.entailmentbank_queries,
-                                                    e.entailmentbank_docs, self.cfg.seed)
+            columns["entailmentbank"] = load_eval_dataset(entailmentbank_facts_dev()).subsample(
+                e.entailmentbank_queries, e.entailmentbank_docs, self.cfg.seed)
         instructions = {"eval": self.spec.instruction, "train": self.spec.instruction, "entailmentbank": EB_INSTRUCTION}
         systems = [System("BM25", "bm25"), System("MiniLM (base)", "minilm"),
                    System("MiniLM (base) + instruction", "minilm", True),
@@ -139,8 +121,8 @@ class QuickstartRun:
                 systems.append(System(label, str(model_dir), True))
         results = evaluate_systems(systems, columns, folder / "embedding-cache", instructions, e.fusion,
                                    batch_size=e.batch_size, log=self.log)
-        columns_info = {c: {"source": next(iter(d.tasks.values())).source, "queries": len(next(iter(d.tasks.values())).query_ids),
-                            "documents": len(next(iter(d.tasks.values())).doc_ids)} for c, d in columns.items()}
+        columns_info = {c: {"source": t.source, "queries": len(t.query_ids), "documents": len(t.doc_ids)}
+                        for c, d in columns.items() for t in d.tasks.values()}
         write_json(folder / "results.json", {"columns": columns_info, "systems": results,
                                              "roles": {s.name: system_role(s.model, s.instructed, s.hybrid_of) for s in systems}})
         return {"columns": columns_info, "systems": [s.name for s in systems],
@@ -175,11 +157,11 @@ class QuickstartRun:
 
     # ------------------------------------------------------------------ the pipeline
     def build(self) -> Pipeline:
-        from reasonembed.remixer.pipeline import LazyLLMs, llm_identity, synth_stages
+        from reasonembed.remixer.pipeline import llm_identity, synth_stages
 
         c, s = self.cfg, self.synth_config()
-        llm_id = llm_identity(c.llm)
-        n_docs, n_cand = c.synth.docs, c.synth.candidates
+        judge_id = llm_identity(s.judge_llm or s.llm)
+        n_docs, n_cand = s.generate.max_docs_per_domain, s.mine.top_k
         per_call = {"local": 2.3, "openai": 0.05}[c.llm.backend]  # s per call at these token limits (2 cores, batch 8)
         est_load = 20.0 if c.llm.backend == "local" else 0.0
         audit_calls = c.audit.queries * (c.audit.pos_per_query + c.audit.neg_per_query)
@@ -187,10 +169,10 @@ class QuickstartRun:
         train_key = {"train": asdict(c.train), "redapter": resolved_dict(c.redapter)}
         stages = [
             Stage("prepare", self.prepare, {"seed": c.seed, "split": asdict(c.split)}, [], 2, "cpu", "copy and split the corpus", "data"),
-            *synth_stages(s, LazyLLMs(s, lambda: self.llm), prefix="synth_", after=["prepare"], estimates={
+            *synth_stages(s, self.llms, prefix="synth_", after=["prepare"], estimates={
                 "clean": 3, "generate": est_load + n_docs * per_call * 1.3, "mine": 15, "judge": n_docs * n_cand * per_call,
                 "reason": n_docs * per_call, "assemble": 1}),
-            Stage("audit", self.audit, {"llm": llm_id, "audit": asdict(c.audit), "judge": asdict(s.judge),
+            Stage("audit", self.audit, {"llm": judge_id, "audit": asdict(c.audit), "judge": asdict(s.judge),
                                         "threshold": s.assemble.pos_min_score},
                   ["prepare", "synth_judge"], audit_calls * per_call, "llm", "judge vs gold labels"),
             Stage("train_gold", self.train("gold"), train_key, ["prepare"], 40, "cpu",
@@ -218,5 +200,4 @@ class QuickstartRun:
         try:
             return self.build().run()
         finally:
-            if self._llm is not None:
-                self._llm.close()
+            self.llms.close()

@@ -1,32 +1,57 @@
 """Assemble `DIR/report.md` from what the quickstart's stages saved (their done-marker summaries).
 
-The wording is generated from the numbers, not written in advance: which systems improved, which
-got worse and which did not change is decided by a paired bootstrap over queries
-(`report.comparison_table`), separately for unseen theorems, the seen corpus and another domain.
+The report is the product of the quickstart: a newcomer reads it to learn whether synthesis, judging
+and training helped. It keeps apart what is easy to blur: queries of theorems the model never saw
+(the eval part), queries of the corpus it trained on (the train part), and another domain
+(EntailmentBank). Its wording is generated from the numbers: which systems improved, got worse or did
+not change is a paired bootstrap over queries (`evaluation.compare`), and rows are picked by their
+role (what they ran), never by their display name. Inputs are what the stages saved as JSON, so the
+report can be rebuilt from a finished run without recomputing anything.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reasonembed.errors import RecordError
+from reasonembed.evaluation.compare import compare, comparison_sentence, comparison_table, score_table
 from reasonembed.io import read_jsonl
-from reasonembed.quickstart.report import (
-    COLUMNS,
-    ROLES,
-    compare,
-    comparison_sentence,
-    comparison_table,
-    plot_loss_curves,
-    plot_ri,
-    render_report,
-    score_table,
-    stage_table,
-    with_role,
-)
+from reasonembed.redapter.diagnostics import plot_loss_curves, plot_ri
 from reasonembed.remixer.pipeline import STAGES
+from reasonembed.stages import wall_time_table
+
+COLUMNS = {
+    "eval": "eval part: unseen theorems",
+    "train": "train part: seen corpus",
+    "entailmentbank": "EntailmentBank: another domain",
+}
+# What a results row is: "base" is the reference every comparison is made against; "base+instruction" and
+# "trained" are compared with it.
+ROLES = ("lexical", "base", "base+instruction", "hybrid", "trained")
+BASE_MODEL = "minilm"  # the untrained model's id in the evaluation runner
+
+
+def system_role(model: Any, instructed: bool = False, hybrid_of: Sequence[str] | None = None) -> str:
+    """The role of a results row from what it ran: a fusion, BM25, the base model (with or without the task
+    instruction), or anything else, i.e. a trained model directory."""
+    if hybrid_of:
+        return "hybrid"
+    if model == "bm25":
+        return "lexical"
+    if model == BASE_MODEL:
+        return "base+instruction" if instructed else "base"
+    return "trained"
+
+
+def with_role(roles: Mapping[str, str], *wanted: str) -> list[str]:
+    """Names of the rows whose role is one of `wanted`, in row order; unknown roles are an error."""
+    unknown = sorted(set(wanted) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; valid roles: {list(ROLES)}")
+    return [name for name, role in roles.items() if role in wanted]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -34,7 +59,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _setup(run: Any, o: dict[str, Any]) -> str:
-    c, r = run.cfg, run.cfg.redapter
+    c, r, s = run.cfg, run.cfg.redapter, run.cfg.synth
     prep = o["prepare"].summary
     llm = o.get("audit").summary.get("model", {}) if "audit" in o else {}
     eb = c.eval.entailmentbank_docs
@@ -44,8 +69,9 @@ def _setup(run: Any, o: dict[str, Any]) -> str:
         f"{prep['queries']['train']} queries / {prep['documents']['train']} documents over {prep['theorems']['train']} theorems; "
         f"eval part {prep['queries']['eval']} queries / {prep['documents']['eval']} documents over {prep['theorems']['eval']} "
         "theorems. No theorem and no document is in both parts.",
-        f"- ReMixer: {c.synth.docs} source documents, {c.synth.candidates} mined candidates each, "
-        f"{c.synth.gen_tokens}/{c.synth.judge_tokens}/{c.synth.reason_tokens} new tokens for generate/judge/reason "
+        f"- ReMixer: {s.generate.max_docs_per_domain} source documents, {s.mine.top_k} mined candidates each, "
+        f"{s.generate.sampling.max_tokens}/{s.judge.sampling.max_tokens}/{s.reason.sampling.max_tokens} new tokens "
+        "for generate/judge/reason "
         "(the paper: ~10,000 documents per domain, 100 candidates, 2,048+ tokens).",
         f"- Training: {r.model.model_name_or_path or 'bundled all-MiniLM-L6-v2'}, {r.train.num_train_epochs:g} epochs, "
         f"batch {r.train.per_device_train_batch_size}, group {r.data.group_size}, lr {r.train.learning_rate}, "
@@ -156,11 +182,11 @@ def results_section(path: Path) -> tuple[str, list[str], list[str]]:
     (base,) = with_role(roles, "base")
     header = ", ".join(f"{COLUMNS[c]}: {v['queries']} queries over {v['documents']} documents" for c, v in cols.items())
     tables = ["nDCG@10 (x100, pytrec_eval, BRIGHT's exclusion rule). " + header + ".", "",
-              score_table(systems), "", "Recall@100 (x100):", "", score_table(systems, "recall@100")]
-    comp, sentences = comparison_table(systems, base, with_role(roles, "base+instruction", "trained"))
+              score_table(systems, COLUMNS), "", "Recall@100 (x100):", "", score_table(systems, COLUMNS, "recall@100")]
+    comp, sentences = comparison_table(systems, base, with_role(roles, "base+instruction", "trained"), COLUMNS)
     tables += ["", f"Difference to {base} per query (paired bootstrap, 2,000 resamples):", "", comp]
-    unseen = [comparison_sentence(name, col, d) for name, col, d in compare(systems, base, with_role(roles, "trained"))
-              if col == "eval"]
+    unseen = [comparison_sentence(name, COLUMNS[col], d)
+              for name, col, d in compare(systems, base, with_role(roles, "trained"), COLUMNS) if col == "eval"]
     return "\n".join(tables), sentences, unseen
 
 
@@ -181,7 +207,6 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
     figures.mkdir(parents=True, exist_ok=True)
     o = dict(outcomes)
     results, sentences, unseen = results_section(root / "evaluate" / "results.json")
-    stages = [{"name": n, "wall_s": x.wall_s, "reused": x.reused} for n, x in o.items()]
     idx = o.get("index")
     serve = (f"The index at `{idx.summary['index']}` holds the full bundled corpus embedded with `{idx.summary['model']}`:\n\n"
              f"    {idx.summary['serve']}\n") if idx and not idx.summary.get("skipped") else "No index was built."
@@ -197,9 +222,12 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
         ("Judge audit: is the LLM good enough to label training data?", _audit(run, o)),
         ("Synthesis (ReMixer)", _synth(o) + "\n\n" + _generated(run) + "\n\n" + _samples_note(run, o)),
         ("Training (Redapter)", _training(run, o, figures)),
-        ("Stages and wall time", stage_table(stages)),
+        ("Stages and wall time", wall_time_table(o.values())),
         ("Serve the trained model", serve),
     ]
+    parts = ["# reasonembed quickstart report", ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body.rstrip(), ""]
     path = root / "report.md"
-    path.write_text(render_report(sections), encoding="utf-8")
+    path.write_text("\n".join(parts), encoding="utf-8")
     return path

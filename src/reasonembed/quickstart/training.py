@@ -1,19 +1,13 @@
-"""Train MiniLM with Redapter for the quickstart, and measure reasoning intensity per sample.
+"""Train MiniLM with Redapter for the quickstart.
 
-Why a wrapper: the quickstart trains twice (synthetic samples with RI-InfoNCE; gold pairs with
-InfoNCE) from the same `RedapterConfig` (`QuickstartConfig.redapter`), sized to the data it gets, and
-needs the loss curve and the RI statistics for its report. The training itself is entirely
-`reasonembed.redapter` (HF Trainer subclass, `losses/ri_infonce.py`); nothing here re-implements it.
-
-RI distribution: the trainer logs only per-step RI aggregates, so `per_sample_ri` recomputes
-RI_i = min(L_i / L'_i, kappa) for every sample (one group of `group_size` passages each, batches of
-`batch_size` as in training, in-batch negatives) with a given model, through
-`RIInfoNCELoss.reasoning_intensity` — the formula's one home.
+The quickstart trains twice (synthetic samples with RI-InfoNCE; gold pairs with InfoNCE) from the same
+`RedapterConfig` (`QuickstartConfig.redapter`), sized to the data it gets, and keeps the loss curve and
+RI statistics for its report (`redapter.diagnostics`). The training itself is entirely
+`reasonembed.redapter`; nothing here re-implements it.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +15,7 @@ from typing import Any
 
 from reasonembed.io import read_jsonl
 from reasonembed.redapter.config import RedapterConfig, check_train_config, resolved_dict
+from reasonembed.redapter.diagnostics import training_history
 
 
 def model_config(base: RedapterConfig, samples: str | Path, n: int, out_dir: str | Path, loss: str,
@@ -53,7 +48,6 @@ def train_model(samples: str | Path, out_dir: str | Path, base: RedapterConfig, 
     wall = time.perf_counter() - start
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
-    history = [h for h in trainer.state.log_history if "loss" in h and "step" in h]
     return {
         "model_dir": str(model_dir),
         "samples": n,
@@ -61,40 +55,7 @@ def train_model(samples: str | Path, out_dir: str | Path, base: RedapterConfig, 
         "steps": int(trainer.state.global_step),
         "train_seconds": round(wall, 2),
         "loss": loss,
-        "loss_curve": [[h["step"], h["loss"]] for h in history],
-        "infonce_curve": [[h["step"], h["infonce"]] for h in history if "infonce" in h],
-        "ri_steps": [{k: h[k] for k in ("step", "ri_min", "ri_median", "ri_mean", "ri_max") if k in h}
-                     for h in history if "ri_mean" in h],
+        **training_history(trainer.state.log_history),
         "config": resolved_dict(cfg),
     }
 
-
-def per_sample_ri(model: Any, samples: list[dict[str, Any]], group_size: int, batch_size: int,
-                  temperature: float, kappa: float, seed: int = 0) -> list[float]:
-    """RI of every sample that has a reasoning query, with `model` (an Embedder or a model dir)."""
-    import torch
-
-    from reasonembed.embedder import Embedder
-    from reasonembed.losses import RIInfoNCELoss
-    from reasonembed.losses.infonce import infonce_per_sample
-    from reasonembed.records import TrainingSample
-    from reasonembed.redapter.data import sample_group
-
-    embedder = model if isinstance(model, Embedder) else Embedder(None if model is None else str(model))
-    ri_loss = RIInfoNCELoss(embedder, temperature, kappa=kappa, warmup_steps=0)
-    usable = [TrainingSample.model_validate(s) for s in samples if s.get("reasoning_query")]
-    rng = random.Random(seed)
-    values: list[float] = []
-    for start in range(0, len(usable), max(1, batch_size)):
-        chunk = usable[start:start + batch_size]
-        passages = [p for s in chunk for p in sample_group(s, group_size, rng)]
-        q = torch.from_numpy(embedder.encode([embedder.format_query(s.query, s.prompt) for s in chunk],
-                                             embedder.max_query_length))
-        q2 = torch.from_numpy(embedder.encode([embedder.format_query(s.reasoning_query or s.query, s.prompt)
-                                               for s in chunk], embedder.max_query_length))
-        p = torch.from_numpy(embedder.encode_documents(passages))
-        labels = torch.arange(len(chunk)) * group_size
-        losses = infonce_per_sample(q, p, labels, temperature)
-        reasoning = infonce_per_sample(q2, p, labels, temperature)
-        values.extend(ri_loss.reasoning_intensity(losses, reasoning).tolist())
-    return values

@@ -8,8 +8,8 @@ import pytest
 
 from reasonembed.data import BUNDLED_DATASETS, bundled_dataset, theoremqa_q_dev
 from reasonembed.errors import ConfigError, RecordError
+from reasonembed.evaluation.split import assign_theorems, split_by_theorem
 from reasonembed.io import read_jsonl
-from reasonembed.quickstart.split import assign_theorems, split_by_theorem
 
 
 def test_bundled_datasets_ship_with_readme_and_licence():
@@ -62,7 +62,7 @@ def test_split_rejects_unlabelled_queries_and_bad_fractions(tmp_path):
 
 def test_document_labels_name_each_questions_theorem_and_refuse_contradictions(tmp_path):
     from reasonembed.errors import RecordError
-    from reasonembed.quickstart.split import document_labels
+    from reasonembed.evaluation.split import document_labels
 
     path = tmp_path / "examples.jsonl"
     examples = [{"id": "q1", "gold_ids": ["d1", "d2"], "theorem": "Taylor"}, {"id": "q2", "gold_ids": ["d3"], "theorem": "Stokes"}]

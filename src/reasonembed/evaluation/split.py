@@ -3,7 +3,8 @@
 Why: a model trained on questions of the same theorems it is then evaluated on can look better
 only because it memorised those theorems (fine-tuning MiniLM on same-theorem pairs of
 TheoremQA-Q lifts in-corpus nDCG@10 from 49.3 to 65.1 but leaves unseen theorems flat). The
-quickstart therefore trains on one set of theorems and evaluates on another, and reports both.
+quickstart and `examples/theoremqa_oracle_experiment.py` therefore train on one set of theorems and
+evaluate on another, and report both.
 
 How the split is made (deterministic for a given `seed` and `eval_fraction`):
 
@@ -171,7 +172,7 @@ def split_by_theorem(
 def _part_readme(part: str, source: Path, s: SplitSummary) -> str:
     return (
         f"# {source.name} — {part} part (split by theorem)\n\n"
-        f"Made by `reasonembed.quickstart.split.split_by_theorem` from `{source}` "
+        f"Made by `reasonembed.evaluation.split.split_by_theorem` from `{source}` "
         f"(seed {s.seed}, eval fraction {s.eval_fraction}).\n\n"
         f"- {s.queries[part]} queries over {len(s.theorems[part])} theorems, "
         f"{s.documents[part]} documents ({s.distractors[part]} of them distractors that no query names).\n"

@@ -1,14 +1,12 @@
-"""Training samples from the train part's gold labels: the comparison the synthetic data must beat.
+"""Training samples from a labelled BRIGHT-layout folder: train on human relevance labels with Redapter.
 
-Why: if a model trained on ReMixer's synthetic samples does no better than one trained on the
-human relevance labels of the same documents, the synthesis did not pay off (or the judge was too
-weak); if neither beats the base model on *unseen* theorems, training only fitted the corpus.
+Why: labelled queries are the baseline any synthetic data must beat (the quickstart trains on both
+and compares), and a user with labelled data of their own can train on it directly.
 
-Each train-part query becomes one sample in the published ReasonEmbed format: positives = its
-gold documents (questions solved with the same theorem), hard negatives = the BM25-most-similar
-documents that are neither gold nor excluded nor the query itself (lexically close, different
-theorem — the hard negatives issue 4 prescribes). No reasoning query is written for them (q' would
-need an LLM call per query), so they train with plain InfoNCE; the report says so.
+Each query becomes one sample in the published ReasonEmbed format: positives = its gold
+documents, hard negatives = the BM25-most-similar documents that are neither gold nor excluded
+nor the query itself (lexically close yet not relevant). No reasoning query q' is written (that
+would need an LLM call per query), so these samples train with plain InfoNCE.
 """
 
 from __future__ import annotations
@@ -19,19 +17,13 @@ from typing import Any
 from reasonembed.records import TrainingSample, validate_record
 
 
-def bright_folder_task(folder: str | Path) -> Any:
-    """The one task of a BRIGHT-layout folder, read and validated by the evaluation loader."""
-    from reasonembed.evaluation.datasets import load_eval_dataset
-
-    return next(iter(load_eval_dataset(folder).tasks.values()))
-
-
 def gold_samples(part_dir: str | Path, instruction: str, negatives: int = 3, domain: str = "theoremqa_questions") -> list[dict[str, Any]]:
     """Samples for every query of a BRIGHT-layout folder (documents.jsonl + examples.jsonl)."""
+    from reasonembed.evaluation.datasets import load_eval_dataset
     from reasonembed.retrieval.bm25 import BM25Searcher
 
     part_dir = Path(part_dir)
-    task = bright_folder_task(part_dir)
+    (task,) = load_eval_dataset(part_dir).tasks.values()  # read and validated by the evaluation loader
     text = dict(zip(task.doc_ids, task.doc_texts, strict=True))
     bm25 = BM25Searcher(task.doc_ids, task.doc_texts)
     blocked = {qid: {qid, *task.qrels[qid], *task.excluded.get(qid, [])} for qid in task.query_ids}
