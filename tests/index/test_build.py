@@ -33,23 +33,12 @@ def test_manifest_and_vectors_match_the_embedder(flat_index: Path, embedder, the
     np.testing.assert_allclose(store.read_vectors()[:8], expected, atol=1e-5)
 
 
-def test_crash_mid_build_resumes_without_loss_or_duplicates(write_corpus, tmp_path, theoremqa_docs, embedder, monkeypatch) -> None:
+def test_crash_mid_build_resumes_without_loss_or_duplicates(write_corpus, tmp_path, theoremqa_docs, embedder,
+                                                            killed_at_save) -> None:
     corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs[:30])
     out = tmp_path / "idx"
-    real_save = np.save
-    calls = {"n": 0}
-
-    def dying_save(handle, array):  # the 2nd shard's vectors die half-written, like a SIGKILL
-        calls["n"] += 1
-        if calls["n"] == 2:
-            handle.write(b"\x93NUMPY partial")
-            raise KeyboardInterrupt("killed")
-        real_save(handle, array)
-
-    monkeypatch.setattr(np, "save", dying_save)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_at_save(2, partial=b"\x93NUMPY partial"):  # the 2nd shard's vectors die half-written
         build_index(corpus, out, embedder, shard_size=10, show_progress=False)
-    monkeypatch.setattr(np, "save", real_save)
     store = IndexStore.open(out, must_be_complete=False)
     assert store.manifest["status"] == "building"
     assert [s.count for s in store.complete_shards()] == [10]
