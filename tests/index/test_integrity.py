@@ -139,23 +139,12 @@ def test_cli_index_verifies_nothing_is_left_broken(pristine, tmp_path) -> None:
     assert load_index(root).count == 10
 
 
-def test_sigkill_mid_append_keeps_the_previous_index(pristine, tmp_path, write_corpus, theoremqa_docs, embedder) -> None:
+def test_sigkill_mid_append_keeps_the_previous_index(pristine, tmp_path, write_corpus, theoremqa_docs, embedder,
+                                                     cli_killed_at) -> None:
     """A real SIGKILL of `reasonembed index` while it appends: the old index loads, the re-run completes it."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     root = copy_of(pristine, "hnsw", tmp_path)
     corpus = write_corpus(tmp_path / "all.jsonl", theoremqa_docs)
-    cmd = [sys.executable, "-m", "reasonembed.cli", "index", "--corpus", str(corpus), "--out", str(root), "--shard-size", "4"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (root / "shards" / "00005.npy").exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "append ended before it could be killed"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli_killed_at(corpus, root, "00005.npy")
     index = load_index(root)
     assert index.ids == [d["id"] for d in theoremqa_docs[:10]]
     report = build_index(corpus, root, embedder, shard_size=4, show_progress=False)
