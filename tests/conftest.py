@@ -1,4 +1,5 @@
-"""Session-wide fixtures: offline hub, the bundled MiniLM path, and a tiny random Qwen3 built locally."""
+"""Session-wide fixtures: offline hub, the bundled MiniLM path, and a tiny random Qwen3 built locally;
+TheoremQA dev documents and small MiniLM indexes over them (the index and serve tests)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+THEOREMQA_DOCS = Path(__file__).resolve().parents[1] / "src" / "reasonembed" / "data" / "theoremqa_q_dev" / "documents.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +32,39 @@ def minilm_embedder(minilm_path: str):
     from reasonembed.embedder import Embedder
 
     return Embedder(minilm_path, batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def theoremqa_docs() -> list[dict]:
+    """The first 60 TheoremQA dev documents ({id, content}) the package ships."""
+    with THEOREMQA_DOCS.open(encoding="utf-8") as handle:
+        return [json.loads(line) for _, line in zip(range(60), handle, strict=False)]
+
+
+def _write_corpus(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_corpus():
+    """write_corpus(path, records) -> path: records as JSONL."""
+    return _write_corpus
+
+
+@pytest.fixture(scope="session")
+def make_index(tmp_path_factory: pytest.TempPathFactory, minilm_embedder):
+    """make_index(name, docs, **build_options) -> a new index folder over `docs` ({id, content}),
+    built by build_index with the session MiniLM."""
+    from reasonembed.index import build_index
+
+    def build(name: str, docs: list[dict], **options) -> Path:
+        root = tmp_path_factory.mktemp(name)
+        corpus = _write_corpus(root / "docs.jsonl", docs)
+        build_index(corpus, root / "idx", minilm_embedder, show_progress=False, **options)
+        return root / "idx"
+
+    return build
 
 
 def build_tiny_decoder(

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "retrieval"))
 
-from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, judged_pair, post_of, tiny_task  # noqa: E402
+from llm_searcher_helpers import ScriptedOpenAIServer, judge_and_rewrite, tiny_task  # noqa: E402
 
 from reasonembed.cli import app  # noqa: E402
 
@@ -24,11 +24,8 @@ def test_eval_rewrite_and_rerank_through_the_cli(tmp_path: Path) -> None:
     docs = {json.loads(line)["content"]: json.loads(line)["id"]
             for line in (folder / "documents.jsonl").read_text().splitlines() if line.strip()}
 
-    def script(body, n):  # the judge likes one document per query; rewrites echo the query
-        if "[Begin of Query]" in body["messages"][0]["content"]:
-            query, doc = judged_pair(body)
-            return Reply(body=completion(f"<score>{5 if docs[doc] == favourite[qid_of[query]] else 1}</score>"))
-        return Reply(body=completion(post_of(body)))
+    # the judge likes one document per query; rewrites echo the query
+    script = judge_and_rewrite(lambda query, doc: 5 if docs[doc] == favourite[qid_of[query]] else 1)
 
     def trec(folder: Path) -> dict[str, list[str]]:
         ranked: dict[str, list[str]] = {}

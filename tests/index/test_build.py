@@ -33,23 +33,12 @@ def test_manifest_and_vectors_match_the_embedder(flat_index: Path, embedder, the
     np.testing.assert_allclose(store.read_vectors()[:8], expected, atol=1e-5)
 
 
-def test_crash_mid_build_resumes_without_loss_or_duplicates(write_corpus, tmp_path, theoremqa_docs, embedder, monkeypatch) -> None:
+def test_crash_mid_build_resumes_without_loss_or_duplicates(write_corpus, tmp_path, theoremqa_docs, embedder,
+                                                            killed_at_save) -> None:
     corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs[:30])
     out = tmp_path / "idx"
-    real_save = np.save
-    calls = {"n": 0}
-
-    def dying_save(handle, array):  # the 2nd shard's vectors die half-written, like a SIGKILL
-        calls["n"] += 1
-        if calls["n"] == 2:
-            handle.write(b"\x93NUMPY partial")
-            raise KeyboardInterrupt("killed")
-        real_save(handle, array)
-
-    monkeypatch.setattr(np, "save", dying_save)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_at_save(2, partial=b"\x93NUMPY partial"):  # the 2nd shard's vectors die half-written
         build_index(corpus, out, embedder, shard_size=10, show_progress=False)
-    monkeypatch.setattr(np, "save", real_save)
     store = IndexStore.open(out, must_be_complete=False)
     assert store.manifest["status"] == "building"
     assert [s.count for s in store.complete_shards()] == [10]
@@ -110,29 +99,17 @@ def test_refuses_to_write_into_a_foreign_directory(write_corpus, tmp_path, theor
         build_index(write_corpus(tmp_path / "d.jsonl", theoremqa_docs[:2]), tmp_path / "out", embedder, show_progress=False)
 
 
-def test_sigkill_during_cli_build_then_resume(write_corpus, tmp_path, theoremqa_docs) -> None:
+def test_sigkill_during_cli_build_then_resume(write_corpus, tmp_path, theoremqa_docs, cli_killed_at) -> None:
     """A real SIGKILL of `reasonembed index` mid-build; the re-run completes with every id exactly once."""
-    import os
-    import signal
     import subprocess
-    import sys
-    import time
 
     corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs)
     out = tmp_path / "idx"
-    cmd = [sys.executable, "-m", "reasonembed.cli", "index", "--corpus", str(corpus), "--out", str(out), "--shard-size", "4"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (out / "shards" / "00002.npy").exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "build ended before it could be killed"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cmd = cli_killed_at(corpus, out, "00002.npy")
     store = IndexStore.open(out, must_be_complete=False)
     done = sum(s.count for s in store.complete_shards())
     assert store.manifest["status"] == "building" and 12 <= done < 60
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
     index = load_index(out)
     assert index.ids == [d["id"] for d in theoremqa_docs]
 

@@ -74,7 +74,7 @@ def test_search_rerank_and_rewrite_through_the_llm_options(tmp_path, write_corpu
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "retrieval"))
-    from llm_searcher_helpers import Reply, ScriptedOpenAIServer, completion, judged_pair, post_of
+    from llm_searcher_helpers import ScriptedOpenAIServer, judge_and_rewrite
 
     runner = CliRunner()
     corpus = write_corpus(tmp_path / "docs.jsonl", theoremqa_docs[:20])
@@ -87,14 +87,11 @@ def test_search_rerank_and_rewrite_through_the_llm_options(tmp_path, write_corpu
     liked = ranked[2]
     seen: list[str] = []
 
-    def script(body, n):  # the judge likes the dense third hit; a rewrite keeps the query's words
-        if "[Begin of Query]" in body["messages"][0]["content"]:
-            q, doc = judged_pair(body)
-            seen.append(q)
-            return Reply(body=completion(f"<score>{5 if text_of[doc] == liked else 1}</score>"))
-        return Reply(body=completion(post_of(body)))
+    def likes(q: str, doc: str) -> int:  # the judge likes the dense third hit; a rewrite keeps the query's words
+        seen.append(q)
+        return 5 if text_of[doc] == liked else 1
 
-    with ScriptedOpenAIServer(script) as server:
+    with ScriptedOpenAIServer(judge_and_rewrite(likes)) as server:
         args = ["search", "--index", str(out), "-k", "5", "--json", "--rewrite", "--rerank", "5",
                 "--llm", "backend=openai", "--llm", "model=scripted", "--llm", f"base_urls=[{server.base_url}]",
                 "--llm-cache", str(tmp_path / "cache"), query]

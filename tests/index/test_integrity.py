@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -110,23 +109,12 @@ def test_mismatched_vector_and_id_counts_are_refused(pristine, tmp_path) -> None
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_interrupted_append_keeps_the_previous_index_then_completes(pristine, tmp_path, write_corpus, theoremqa_docs,
-                                                                    embedder, monkeypatch, kind) -> None:
+                                                                    embedder, killed_at_save, kind) -> None:
     root = copy_of(pristine, kind, tmp_path)
     before = load_index(root).ids
     more = write_corpus(tmp_path / "more.jsonl", theoremqa_docs[:30])
-    real_save = np.save
-    calls = {"n": 0}
-
-    def dying_save(handle, array):  # the 3rd new shard dies, like a kill mid-append
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("killed")
-        real_save(handle, array)
-
-    monkeypatch.setattr(np, "save", dying_save)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_at_save(3):  # the 3rd new shard dies, like a kill mid-append
         build_index(more, root, embedder, shard_size=4, show_progress=False)
-    monkeypatch.setattr(np, "save", real_save)
     assert len(list((root / "shards").glob("*.npy"))) == 5  # two new complete shards on disk ...
     index = load_index(root)  # ... but the committed index is the previous one, intact
     assert index.ids == before and index.count == 10
@@ -151,23 +139,12 @@ def test_cli_index_verifies_nothing_is_left_broken(pristine, tmp_path) -> None:
     assert load_index(root).count == 10
 
 
-def test_sigkill_mid_append_keeps_the_previous_index(pristine, tmp_path, write_corpus, theoremqa_docs, embedder) -> None:
+def test_sigkill_mid_append_keeps_the_previous_index(pristine, tmp_path, write_corpus, theoremqa_docs, embedder,
+                                                     cli_killed_at) -> None:
     """A real SIGKILL of `reasonembed index` while it appends: the old index loads, the re-run completes it."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     root = copy_of(pristine, "hnsw", tmp_path)
     corpus = write_corpus(tmp_path / "all.jsonl", theoremqa_docs)
-    cmd = [sys.executable, "-m", "reasonembed.cli", "index", "--corpus", str(corpus), "--out", str(root), "--shard-size", "4"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (root / "shards" / "00005.npy").exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "append ended before it could be killed"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cli_killed_at(corpus, root, "00005.npy")
     index = load_index(root)
     assert index.ids == [d["id"] for d in theoremqa_docs[:10]]
     report = build_index(corpus, root, embedder, shard_size=4, show_progress=False)

@@ -6,7 +6,9 @@ import hashlib
 import json
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))  # openai_server.py
 
@@ -61,3 +63,26 @@ def synth_overrides(corpus: Path, run_dir: Path, base_url: str) -> list[str]:
     return [f"corpus={corpus}", f"run_dir={run_dir}", "domain=theoremqa_questions", "llm.backend=openai",
             "llm.model=scripted", f"llm.base_urls=[{base_url}]", "llm.max_concurrency=4", "llm.backoff_base_s=0.01",
             "clean.min_chars=100", "mine.top_k=5", "mine.search_k=20"]
+
+
+def mine_own_queries(corpus: Path, run_dir: Path, embedder: Any, query_of: Callable[[dict], str],
+                     n: int | None = None) -> list[dict]:
+    """Clean `corpus`, write one query per cleaned document (the first `n`) as the generate stage
+    would - id `q-<doc id>`, text `query_of(doc)` - and mine (top 5 of 40); returns the cleaned documents."""
+    from reasonembed.config import load_config
+    from reasonembed.io import read_jsonl
+    from reasonembed.remixer.config import SynthConfig
+    from reasonembed.remixer.pipeline import run_stage
+
+    cfg = load_config(SynthConfig, None, [f"corpus={corpus}", f"run_dir={run_dir}", "clean.min_chars=100",
+                                          "mine.top_k=5", "mine.search_k=40"])
+    run_stage("clean", cfg)
+    docs = read_jsonl(run_dir / "clean" / "corpus.jsonl")
+    queries = run_dir / "generate" / "queries.jsonl"
+    queries.parent.mkdir(parents=True)
+    with queries.open("w") as fh:
+        for d in docs[:n]:
+            fh.write(json.dumps({"id": f"q-{d['id']}", "source_id": d["id"], "domain": d["domain"], "instruction": "i",
+                                 "query": query_of(d), "conditions": {}, "provenance": {}}) + "\n")
+    run_stage("mine", cfg, embedder=embedder)
+    return docs

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import json
+from synth_helpers import mine_own_queries
 
-from reasonembed.config import load_config
 from reasonembed.embedding_cache import EmbeddingCache
 from reasonembed.evaluation.tasks import corpus_hash
 from reasonembed.io import read_jsonl
-from reasonembed.remixer.config import SynthConfig
-from reasonembed.remixer.pipeline import run_stage
 from reasonembed.retrieval.dense import DenseSearcher
 
 
+def _question(doc: dict) -> str:
+    return f"a question about {doc['text'][20:80]}"
+
+
 def test_mine_caches_in_the_shared_cache_and_ranks_with_the_shared_core(tmp_path, corpus, minilm):
-    cfg = load_config(SynthConfig, None, [f"corpus={corpus}", f"run_dir={tmp_path / 'run'}", "clean.min_chars=100",
-                                          "mine.top_k=5", "mine.search_k=40"])
-    run_stage("clean", cfg)
-    docs = read_jsonl(tmp_path / "run" / "clean" / "corpus.jsonl")
-    qpath = tmp_path / "run" / "generate" / "queries.jsonl"
-    qpath.parent.mkdir(parents=True)
-    queries = [f"a question about {d['text'][20:80]}" for d in docs[:6]]
-    with qpath.open("w") as fh:
-        for d, text in zip(docs, queries):
-            fh.write(json.dumps({"id": f"q-{d['id']}", "source_id": d["id"], "domain": d["domain"], "instruction": "i",
-                                 "query": text, "conditions": {}, "provenance": {}}) + "\n")
-    run_stage("mine", cfg, embedder=minilm)
+    docs = mine_own_queries(corpus, tmp_path / "run", minilm, _question, n=6)
+    queries = [_question(d) for d in docs[:6]]
     pool = sorted(d["id"] for d in docs)
     texts = {d["id"]: d["text"] for d in docs}
     cached = EmbeddingCache(tmp_path / "run" / "mine" / "embedding-cache").load(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from synth_helpers import synth_overrides
+from synth_helpers import mine_own_queries, synth_overrides
 
 from reasonembed.config import load_config
 from reasonembed.io import read_jsonl
@@ -15,18 +13,8 @@ from reasonembed.remixer.stats import compute_stats
 
 
 def test_source_document_never_among_candidates(tmp_path, corpus, minilm):
-    cfg = load_config(SynthConfig, None, [f"corpus={corpus}", f"run_dir={tmp_path / 'run'}", "clean.min_chars=100",
-                                          "mine.top_k=5", "mine.search_k=40"])
-    run_stage("clean", cfg)
     # queries that ARE their source document: the source would be every query's top hit if not removed
-    docs = read_jsonl(tmp_path / "run" / "clean" / "corpus.jsonl")
-    qpath = tmp_path / "run" / "generate" / "queries.jsonl"
-    qpath.parent.mkdir(parents=True)
-    with qpath.open("w") as fh:
-        for d in docs:
-            fh.write(json.dumps({"id": f"q-{d['id']}", "source_id": d["id"], "domain": d["domain"], "instruction": "i",
-                                 "query": d["text"][:150], "conditions": {}, "provenance": {}}) + "\n")
-    run_stage("mine", cfg, embedder=minilm)
+    docs = mine_own_queries(corpus, tmp_path / "run", minilm, lambda d: d["text"][:150])
     records = read_jsonl(tmp_path / "run" / "mine" / "candidates.jsonl")
     assert len(records) == len(docs)
     for rec in records:

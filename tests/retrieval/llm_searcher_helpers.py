@@ -1,12 +1,14 @@
 """Shared pieces of the LLM rewrite/rerank tests: the scripted OpenAI-compatible server (from
 tests/llm, used through its public API), a client pointed at it, readers of the prompts the server
-receives, and the tiny BRIGHT-layout task of tests/evaluation/conftest.py."""
+receives, a judge-and-rewrite script for it, and the tiny BRIGHT-layout task of
+tests/evaluation/conftest.py."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,8 @@ from openai_server import Reply, ScriptedOpenAIServer, completion  # noqa: E402
 
 from reasonembed.llm import LLM, LLMConfig, build_llm  # noqa: E402
 
-__all__ = ["Reply", "ScriptedOpenAIServer", "completion", "openai_llm", "post_of", "judged_pair", "tiny_task",
-           "IDS", "TEXTS", "TEXT", "QUERY", "first_stage", "first_stage_order"]
+__all__ = ["Reply", "ScriptedOpenAIServer", "completion", "openai_llm", "post_of", "judged_pair", "judge_and_rewrite",
+           "tiny_task", "load_tiny_task", "IDS", "TEXTS", "TEXT", "QUERY", "first_stage", "first_stage_order"]
 
 # A six-document corpus whose BM25 order for QUERY is d1 > d2 > ... (the rerank tests reorder it).
 IDS = ["d1", "d2", "d3", "d4", "d5", "d6"]
@@ -70,6 +72,18 @@ def judged_pair(body: dict[str, Any]) -> tuple[str, str]:
     return query.group(1), doc.group(1)
 
 
+def judge_and_rewrite(score: Callable[[str, str], int], rewrite: Callable[[str], str] = str) -> Callable[..., Reply]:
+    """A ScriptedOpenAIServer script: a judge prompt is answered `<score>score(query, document)</score>`,
+    a reason (rewrite) prompt `rewrite(query)` (default: the query itself)."""
+
+    def script(body: dict[str, Any], n: int) -> Reply:
+        if "[Begin of Query]" in body["messages"][0]["content"]:
+            return Reply(body=completion(f"<score>{score(*judged_pair(body))}</score>"))
+        return Reply(body=completion(rewrite(post_of(body))))
+
+    return script
+
+
 def is_followup(body: dict[str, Any]) -> bool:
     return any(m["role"] == "assistant" for m in body["messages"])
 
@@ -81,3 +95,10 @@ def tiny_task(folder: Path) -> Path:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.make_task(folder)
+
+
+def load_tiny_task(folder: Path) -> Any:
+    """The tiny task written to `folder` and loaded: its EvalTask."""
+    from reasonembed.evaluation.datasets import load_eval_dataset
+
+    return next(iter(load_eval_dataset(tiny_task(folder)).tasks.values()))

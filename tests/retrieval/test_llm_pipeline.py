@@ -8,17 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_searcher_helpers import (
-    Reply,
-    ScriptedOpenAIServer,
-    completion,
-    judged_pair,
-    openai_llm,
-    post_of,
-    tiny_task,
-)
+from llm_searcher_helpers import ScriptedOpenAIServer, judge_and_rewrite, load_tiny_task, openai_llm
 
-from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.evaluation.metrics import mean_metrics, score_run
 from reasonembed.llm import LLMConfig, SamplingParams, build_llm
 from reasonembed.retrieval.base import clean_excluded
@@ -27,10 +18,6 @@ from reasonembed.retrieval.dense import DenseSearcher
 from reasonembed.retrieval.fusion import fuse
 from reasonembed.retrieval.rerank import LLMReranker, RerankingSearcher
 from reasonembed.retrieval.rewrite import QueryRewriter, RewritingSearcher
-
-
-def _task(tmp_path: Path) -> Any:
-    return next(iter(load_eval_dataset(tiny_task(tmp_path / "tiny")).tasks.values()))
 
 
 def _run(searcher, task: Any, k: int = 10) -> dict[str, dict[str, float]]:
@@ -51,18 +38,17 @@ def _assert_valid_run(run: dict[str, dict[str, float]], task: Any) -> dict[str, 
 
 
 def test_rewrite_fusion_rerank_compose_into_a_valid_scored_run(tmp_path: Path, minilm_embedder) -> None:
-    task = _task(tmp_path)
+    task = load_tiny_task(tmp_path / "tiny")
     text_of = dict(zip(task.doc_ids, task.doc_texts, strict=True))
     gold_by_query = {q: set(task.qrels[qid]) for qid, q in zip(task.query_ids, task.query_texts, strict=True)}
     id_of = {t: d for d, t in text_of.items()}
     judged_queries: set[str] = set()
 
-    def script(body, n):  # a contrary judge (1 for gold documents, 5 otherwise); rewrites echo the query
-        if "[Begin of Query]" in body["messages"][0]["content"]:
-            query, doc = judged_pair(body)
-            judged_queries.add(query)
-            return Reply(body=completion(f"<score>{1 if id_of[doc] in gold_by_query[query] else 5}</score>"))
-        return Reply(body=completion(f"{post_of(body)} explained"))
+    def contrary(query: str, doc: str) -> int:  # 1 for gold documents, 5 otherwise
+        judged_queries.add(query)
+        return 1 if id_of[doc] in gold_by_query[query] else 5
+
+    script = judge_and_rewrite(contrary, lambda query: f"{query} explained")
 
     bm25 = BM25Searcher(task.doc_ids, task.doc_texts)
     dense = DenseSearcher(task.doc_ids, minilm_embedder.encode_documents(task.doc_texts), encoder=minilm_embedder)
@@ -99,7 +85,7 @@ def smollm2():
 
 # Not `slow`: 32 s (+15 s model load) with one torch thread on the shared 2-core machine at load ~10.
 def test_offline_smollm2_rewrite_and_rerank_end_to_end(tmp_path: Path, smollm2) -> None:
-    full = _task(tmp_path)
+    full = load_tiny_task(tmp_path / "tiny")
     keep = full.query_ids[:2]  # two queries, two judged documents each: a handful of local generations
     task = replace(full, query_ids=keep, query_texts=full.query_texts[:2], qrels={q: full.qrels[q] for q in keep})
     text_of = dict(zip(task.doc_ids, task.doc_texts, strict=True))

@@ -7,33 +7,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from llm_searcher_helpers import (
-    Reply,
-    ScriptedOpenAIServer,
-    completion,
-    judged_pair,
-    openai_llm,
-    post_of,
-    tiny_task,
-)
+from llm_searcher_helpers import ScriptedOpenAIServer, judge_and_rewrite, load_tiny_task, openai_llm
 
 from reasonembed.errors import ConfigError
-from reasonembed.evaluation.datasets import load_eval_dataset
 from reasonembed.remixer.prompts import BRIGHT_DOMAINS
 from reasonembed.retrieval.bm25 import BM25Searcher
 from reasonembed.retrieval.rerank import PER_TASK, RerankingSearcher, RerankWrapper
 from reasonembed.retrieval.rewrite import RewriteWrapper, RewritingSearcher, build_rewriter
 
-
-def _script(body, n):
-    if "[Begin of Query]" in body["messages"][0]["content"]:
-        judged_pair(body)
-        return Reply(body=completion("<score>3</score>"))
-    return Reply(body=completion(f"{post_of(body)} reasoned"))
+_script = judge_and_rewrite(lambda query, doc: 3, lambda query: f"{query} reasoned")
 
 
 def test_wrappers_compose_per_task_and_describe_themselves(tmp_path: Path) -> None:
-    task = next(iter(load_eval_dataset(tiny_task(tmp_path / "tiny")).tasks.values()))
+    task = load_tiny_task(tmp_path / "tiny")
     with ScriptedOpenAIServer(_script) as server:
         llm = openai_llm(server)
         rewrite = RewriteWrapper(build_rewriter(llm, tmp_path / "cache"))
@@ -49,7 +35,7 @@ def test_wrappers_compose_per_task_and_describe_themselves(tmp_path: Path) -> No
 
 
 def test_per_task_domain_uses_the_task_name_and_refuses_unknown_names(tmp_path: Path) -> None:
-    task = next(iter(load_eval_dataset(tiny_task(tmp_path / "tiny")).tasks.values()))
+    task = load_tiny_task(tmp_path / "tiny")
     with ScriptedOpenAIServer(_script) as server:
         rerank = RerankWrapper(openai_llm(server), tmp_path / "cache", depth=2, domain=PER_TASK)
         with pytest.raises(ConfigError, match="tiny"):

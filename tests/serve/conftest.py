@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -11,16 +10,14 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "src" / "reasonembed" / "data" / "theoremqa_q_dev" / "documents.jsonl"
 API_KEY = "test-key-123"
 SCHEMATHESIS_HOST = ["testserver"]  # its ASGI transport always sends `Host: testserver`
 
 
 @pytest.fixture(scope="session")
-def serve_docs() -> list[dict]:
+def serve_docs(theoremqa_docs) -> list[dict]:
     """The first 40 TheoremQA dev documents ({id, content})."""
-    with DOCS.open(encoding="utf-8") as handle:
-        return [json.loads(line) for _, line in zip(range(40), handle, strict=False)]
+    return theoremqa_docs[:40]
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +26,8 @@ def serve_embedder(minilm_embedder):
 
 
 @pytest.fixture(scope="session")
-def serve_index(tmp_path_factory: pytest.TempPathFactory, serve_docs, serve_embedder) -> Path:
-    from reasonembed.index import build_index
-
-    root = tmp_path_factory.mktemp("serve")
-    corpus = root / "docs.jsonl"
-    corpus.write_text("".join(json.dumps(d) + "\n" for d in serve_docs), encoding="utf-8")
-    build_index(corpus, root / "idx", serve_embedder, bm25=True, show_progress=False)
-    return root / "idx"
+def serve_index(make_index, serve_docs) -> Path:
+    return make_index("serve", serve_docs, bm25=True)
 
 
 APP_OPTIONS = ("max_queue", "request_timeout", "allowed_hosts", "turn_size")

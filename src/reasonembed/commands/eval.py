@@ -22,15 +22,7 @@ from typing import Any
 
 import typer
 
-from reasonembed.commands.llm_options import (
-    LLM_CACHE_OPT,
-    LLM_CONFIG_OPT,
-    LLM_SET_OPT,
-    RERANK_DOMAIN_OPT,
-    RERANK_OPT,
-    REWRITE_OPT,
-    eval_wrappers,
-)
+from reasonembed.commands.llm_options import LLMOptions, with_llm_options
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -40,6 +32,7 @@ def _split(values: list[str] | None) -> list[str] | None:
     return out or None
 
 
+@with_llm_options
 def eval_command(
     model: str = typer.Option(
         None, "--model", "-m", help="bm25 | bm25q | minilm | a model directory or hub id."
@@ -97,12 +90,8 @@ def eval_command(
     self_exclude: bool = typer.Option(
         None, "--self-exclude/--no-self-exclude", help="Drop hits whose docid equals the query id (default: on for BEIR)."
     ),
-    rewrite: bool = REWRITE_OPT,
-    rerank: int = RERANK_OPT,
-    rerank_domain: str = RERANK_DOMAIN_OPT,
-    llm_config: Path = LLM_CONFIG_OPT,
-    llm_set: list[str] = LLM_SET_OPT,
-    llm_cache: Path = LLM_CACHE_OPT,
+    *,
+    llm: LLMOptions,
 ) -> None:
     """Evaluate a model on BRIGHT-layout data with the official BRIGHT protocol."""
     from reasonembed.encoding import is_main_process
@@ -115,7 +104,7 @@ def eval_command(
         raise ConfigError("--instruction and --no-instruction exclude each other")
     if (model is None) == (rescore is None):
         raise ConfigError("give exactly one of --model and --rescore")
-    if rescore is not None and (rewrite or rerank):
+    if rescore is not None and llm.used:
         raise ConfigError("--rewrite/--rerank change the search; they do not apply to --rescore")
     common: dict[str, Any] = {
         "tasks": _split(tasks),
@@ -132,7 +121,7 @@ def eval_command(
     else:
         instr = None if no_instruction else (instruction if instruction else "auto")
         # Per-task searcher wrappers ((searcher, task) -> searcher), innermost first.
-        wrappers = eval_wrappers(rewrite, rerank, rerank_domain, llm_config, llm_set, llm_cache or out / "llm-cache")
+        wrappers = llm.eval_wrappers(out / "llm-cache")
         results = evaluate(
             model,
             dataset,

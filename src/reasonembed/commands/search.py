@@ -16,18 +16,10 @@ from pathlib import Path
 
 import typer
 
-from reasonembed.commands.llm_options import (
-    LLM_CACHE_OPT,
-    LLM_CONFIG_OPT,
-    LLM_SET_OPT,
-    RERANK_DOMAIN_OPT,
-    RERANK_OPT,
-    REWRITE_OPT,
-    SEARCH_LLM_CACHE,
-    wrap_searcher,
-)
+from reasonembed.commands.llm_options import SEARCH_LLM_CACHE, LLMOptions, with_llm_options
 
 
+@with_llm_options
 def search_command(
     query: str = typer.Argument(..., help="The query text."),
     index: Path = typer.Option(..., "--index", "-i", help="Index directory built by `reasonembed index`."),
@@ -39,12 +31,8 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines {rank, id, score, text}."),
     snippet: int = typer.Option(160, "--snippet", help="Characters of text shown per result."),
     device: str = typer.Option(None, "--device", help="torch device (default: cuda if available)."),
-    rewrite: bool = REWRITE_OPT,
-    rerank: int = RERANK_OPT,
-    rerank_domain: str = RERANK_DOMAIN_OPT,
-    llm_config: Path = LLM_CONFIG_OPT,
-    llm_set: list[str] = LLM_SET_OPT,
-    llm_cache: Path = LLM_CACHE_OPT,
+    *,
+    llm: LLMOptions,
 ) -> None:
     """Top-k documents for a query, with scores."""
     from reasonembed.errors import ConfigError
@@ -56,8 +44,7 @@ def search_command(
     check_fusion(fusion)
     searcher = open_searcher(index, model=model, instruction=instruction, hybrid=hybrid, fusion=fusion, device=device)
     dense = searcher if isinstance(searcher, IndexSearcher) else searcher.first
-    searcher = wrap_searcher(searcher, dense.document, rewrite, rerank, rerank_domain, llm_config, llm_set,
-                             llm_cache or SEARCH_LLM_CACHE)
+    searcher = llm.wrap_searcher(searcher, dense.document, SEARCH_LLM_CACHE)
     for rank, hit in enumerate(searcher.search(query, k), start=1):
         text = dense.document(hit.docid)
         if as_json:

@@ -23,6 +23,7 @@ from reasonembed.evaluation.tasks import (
     attach_qrels,
     build_examples,
     files_digest,
+    r2med_task,
     read_queries,
 )
 from reasonembed.io import iter_jsonl, iter_table
@@ -99,14 +100,10 @@ def _load_r2med(folder: Path, lenient: bool) -> EvalTask:
     qrels_path = find_table(folder, "qrels")
     if corpus_path is None or query_path is None or qrels_path is None:
         raise FileNotFoundError(f"{folder}: an R2MED folder needs corpus, query and qrels files")
-    rows = list(iter_table(corpus_path))
-    id_field = "id" if rows and "id" in rows[0][1] else "docid"
-    ids, texts = build_corpus(rows, str(corpus_path), id_field, ("text",))
-    queries = read_queries(iter_table(query_path), str(query_path), "id", "text")
-    fields = ("q_id", "p_id", "score")
-    return attach_qrels(
-        folder.name, ids, texts, queries, iter_table(qrels_path), str(qrels_path), fields, str(folder), lenient
-    )
+    def table(path: Path) -> tuple[Rows, str]:
+        return iter_table(path), str(path)
+
+    return r2med_task(folder.name, table(corpus_path), table(query_path), table(qrels_path), str(folder), lenient)
 
 
 def load_folder(

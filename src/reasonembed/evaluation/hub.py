@@ -16,15 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonembed.corpus import build_corpus
-from reasonembed.evaluation.tasks import (
-    EvalDataset,
-    EvalTask,
-    Rows,
-    attach_qrels,
-    build_examples,
-    files_digest,
-    read_queries,
-)
+from reasonembed.evaluation.tasks import EvalDataset, EvalTask, Rows, build_examples, files_digest, r2med_task
 
 
 def _hf_rows(dataset: Any) -> Rows:
@@ -71,16 +63,12 @@ def load_r2med_repos(
     """R2MED from the hub: repositories `<org>/<task>`, configs corpus / query / qrels."""
     import datasets
 
+    def table(repo: str, config: str) -> tuple[Rows, str]:
+        rows = datasets.load_dataset(repo, config, split=config, revision=revision, cache_dir=cache_dir)
+        return _hf_rows(rows), f"{repo}:{config}"
+
     out: dict[str, EvalTask] = {}
     for task in tasks:
         repo = f"{org}/{task}"
-        corpus = datasets.load_dataset(repo, "corpus", split="corpus", revision=revision, cache_dir=cache_dir)
-        id_field = "id" if "id" in corpus.column_names else "docid"
-        ids, texts = build_corpus(_hf_rows(corpus), f"{repo}:corpus", id_field, ("text",))
-        query_ds = datasets.load_dataset(repo, "query", split="query", revision=revision, cache_dir=cache_dir)
-        queries = read_queries(_hf_rows(query_ds), f"{repo}:query", "id", "text")
-        qrels = datasets.load_dataset(repo, "qrels", split="qrels", revision=revision, cache_dir=cache_dir)
-        out[task] = attach_qrels(
-            task, ids, texts, queries, _hf_rows(qrels), f"{repo}:qrels", ("q_id", "p_id", "score"), repo, lenient
-        )
+        out[task] = r2med_task(task, table(repo, "corpus"), table(repo, "query"), table(repo, "qrels"), repo, lenient)
     return EvalDataset("R2MED", "r2med", out, revision, org, benchmark="r2med")

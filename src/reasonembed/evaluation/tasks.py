@@ -16,6 +16,7 @@ relevant document is then dropped too, and the count is logged.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import random
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reasonembed.corpus import record_id
+from reasonembed.corpus import build_corpus, record_id
 from reasonembed.errors import RecordError
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,26 @@ def read_queries(rows: Rows, path: str, id_field: str, text_field: str) -> dict[
         first_line[qid] = line
         queries[qid] = text
     return queries
+
+
+def r2med_task(
+    name: str,
+    corpus: tuple[Rows, str],
+    queries: tuple[Rows, str],
+    qrels: tuple[Rows, str],
+    source: str,
+    lenient: bool = False,
+) -> EvalTask:
+    """R2MED's schema, wherever its three tables are read from (a folder or the hub): corpus
+    {id or docid, text}, queries {id, text}, qrels {q_id, p_id, score}; each table is given as
+    (rows, where its errors point)."""
+    corpus_rows, corpus_where = corpus
+    rows = iter(corpus_rows)
+    head = list(itertools.islice(rows, 1))
+    id_field = "id" if head and "id" in head[0][1] else "docid"
+    ids, texts = build_corpus(itertools.chain(head, rows), corpus_where, id_field, ("text",))
+    query_texts = read_queries(*queries, "id", "text")
+    return attach_qrels(name, ids, texts, query_texts, *qrels, ("q_id", "p_id", "score"), source, lenient)
 
 
 def files_digest(folder: Path) -> str:

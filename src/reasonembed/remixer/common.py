@@ -27,59 +27,37 @@ class EmptyOutputError(ReasonEmbedError):
     """A stage had input but produced nothing usable (an empty corpus, no training sample)."""
 
 
+class _RunFile:
+    """A `RunPaths` attribute: a fixed path under the run directory."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    def __get__(self, paths: RunPaths | None, owner: type | None = None) -> Any:
+        return self if paths is None else paths.root.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class RunPaths:
-    """Where each stage reads and writes inside `run_dir`."""
+    """Where each stage reads and writes inside `run_dir` (each attribute a Path)."""
 
     root: Path
+
+    corpus = _RunFile("clean", "corpus.jsonl")
+    clean_report = _RunFile("clean", "report.json")
+    domain_filter = _RunFile("clean", "domain_filter.jsonl")
+    queries = _RunFile("generate", "queries.jsonl")
+    rejected = _RunFile("generate", "rejected.jsonl")
+    candidates = _RunFile("mine", "candidates.jsonl")
+    judgements = _RunFile("judge", "judgements.jsonl")
+    reasoning = _RunFile("reason", "reasoning.jsonl")
+    train = _RunFile("assemble", "train.jsonl")
+    accounting = _RunFile("llm_accounting.jsonl")
+    timings = _RunFile("timings.jsonl")
 
     @classmethod
     def of(cls, config: SynthConfig) -> RunPaths:
         return cls(Path(config.run_dir))
-
-    @property
-    def corpus(self) -> Path:
-        return self.root / "clean" / "corpus.jsonl"
-
-    @property
-    def clean_report(self) -> Path:
-        return self.root / "clean" / "report.json"
-
-    @property
-    def domain_filter(self) -> Path:
-        return self.root / "clean" / "domain_filter.jsonl"
-
-    @property
-    def queries(self) -> Path:
-        return self.root / "generate" / "queries.jsonl"
-
-    @property
-    def rejected(self) -> Path:
-        return self.root / "generate" / "rejected.jsonl"
-
-    @property
-    def candidates(self) -> Path:
-        return self.root / "mine" / "candidates.jsonl"
-
-    @property
-    def judgements(self) -> Path:
-        return self.root / "judge" / "judgements.jsonl"
-
-    @property
-    def reasoning(self) -> Path:
-        return self.root / "reason" / "reasoning.jsonl"
-
-    @property
-    def train(self) -> Path:
-        return self.root / "assemble" / "train.jsonl"
-
-    @property
-    def accounting(self) -> Path:
-        return self.root / "llm_accounting.jsonl"
-
-    @property
-    def timings(self) -> Path:
-        return self.root / "timings.jsonl"
 
 
 @dataclass
