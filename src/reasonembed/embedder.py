@@ -496,16 +496,21 @@ class Embedder(nn.Module):
 @contextmanager
 def _quiet_transformers() -> Iterator[None]:
     """Silence transformers' load reports and progress bars (a CausalLM checkpoint loaded as its base model
-    reports lm_head as unused, which is expected here)."""
+    reports lm_head as unused, which is expected here), and sentence-transformers' info lines ("Loading
+    SentenceTransformer model from ..."), which the CLI's INFO logging would otherwise print on every load."""
     from transformers.utils import logging as hf_logging
 
     previous = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
+    st_logger = logging.getLogger("sentence_transformers")
+    st_level = st_logger.level
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    st_logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
+        st_logger.setLevel(st_level)
         hf_logging.set_verbosity(previous)
         if bars:
             hf_logging.enable_progress_bar()
