@@ -145,3 +145,55 @@ def test_default_device_is_this_ranks_gpu(monkeypatch):
     assert default_device() == torch.device("cuda", 3)  # torchrun rank 3 encodes on GPU 3, not all on GPU 0
     monkeypatch.delenv("LOCAL_RANK")
     assert default_device() == torch.device("cuda", 0)
+
+
+def _st_dir(minilm_path, out, *extra, pooling_mode="mean", **transformer_kwargs):
+    """A sentence-transformers directory written by `SentenceTransformer.save`: MiniLM + Pooling + `extra`."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    modules = [Transformer(minilm_path, **transformer_kwargs), Pooling(384, pooling_mode=pooling_mode), *extra]
+    SentenceTransformer(modules=modules, device="cpu").save(str(out))
+    return out
+
+
+def test_sentence_transformers_dir_round_trips_pooling_and_lengths(minilm_path, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    out = _st_dir(minilm_path, tmp_path / "st", pooling_mode="cls", max_seq_length=100, query_length=20)
+    emb = Embedder(out, device="cpu")
+    assert (emb.pooling, emb.normalize) == ("cls", False)  # no Normalize module
+    assert (emb.max_query_length, emb.max_doc_length) == (20, 100)  # no document_length: max_seq_length
+    st = SentenceTransformer(str(out), device="cpu")
+    assert np.allclose(emb.encode_documents(TEXTS), st.encode_document(TEXTS), atol=1e-5)
+    assert np.allclose(emb.encode_queries(TEXTS), st.encode_query(TEXTS), atol=1e-5)
+    override = Embedder(out, pooling="mean", normalize=True, max_doc_length=64, device="cpu")
+    assert (override.pooling, override.normalize, override.max_doc_length) == ("mean", True, 64)
+
+
+def test_sentence_transformers_dir_with_modules_we_cannot_run_is_an_error(minilm_path, tmp_path):
+    from sentence_transformers.base.modules import Dense
+
+    dense = _st_dir(minilm_path, tmp_path / "dense", Dense(384, 32))
+    with pytest.raises(ConfigError, match=r"dense: module 2 \(Dense\)"):  # not silently dropped
+        Embedder(dense, device="cpu")
+    max_pooled = _st_dir(minilm_path, tmp_path / "max", pooling_mode="max")
+    with pytest.raises(ConfigError, match=r"max: module 1 \(Pooling 'max'"):
+        Embedder(max_pooled, device="cpu")
+    assert Embedder(max_pooled, pooling="mean", device="cpu").pooling == "mean"  # an explicit choice overrides it
+
+
+def test_sentence_transformers_dir_reads_the_weights_once(minilm_path, monkeypatch):
+    from transformers import PreTrainedModel
+
+    original = PreTrainedModel.from_pretrained.__func__
+    calls = []
+
+    def counting(cls, *args, **kwargs):
+        calls.append(cls.__name__)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(PreTrainedModel, "from_pretrained", classmethod(counting))
+    Embedder(minilm_path, device="cpu")
+    assert calls == ["BertModel"]

@@ -13,8 +13,15 @@ appended, normalisation, max lengths, the query instruction — must travel with
   (bf16 autocast on CPU when `dtype="bf16"`), and returns L2-normalised float32 numpy arrays.
 * `save(path)` has sentence-transformers write its own directory (LoRA merged first): pooling,
   normalisation, the query prompt and both max lengths travel with the weights; `reasonembed.json` adds
-  what this class needs to reload it identically. Loading reads those small JSON files directly (no
-  sentence-transformers import, which costs ~8 s, on the evaluation and serving paths).
+  what this class needs to reload it identically.
+* Loading a sentence-transformers directory (one with `modules.json`) goes through `SentenceTransformer`
+  too: the backbone, tokenizer, pooling, normalisation and max lengths are taken from its loaded modules,
+  and a module this class cannot compute (Dense, a static embedding, ...) is a ConfigError. Precedence:
+  explicit arguments > `reasonembed.json` > sentence-transformers' modules > defaults. Saved prompts are
+  not applied: the instruction comes from the argument or `reasonembed.json` (for a third-party model,
+  pass `instruction=`). Importing sentence-transformers costs ~4 s more than transformers alone (its
+  package imports everything, so there is no lighter path); a plain HF directory loads through
+  AutoModel/AutoTokenizer without that import.
 * `fingerprint` changes whenever anything that changes document vectors changes (weights, pooling,
   dtype, max document length, normalisation); evaluation keys its embedding cache on it.
 """
@@ -86,37 +93,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _read_st_meta(path: Path) -> dict[str, Any]:
-    """Pooling, normalisation, max length and prompts from a sentence-transformers directory."""
-    meta: dict[str, Any] = {}
-    modules = _read_json(path / "modules.json")
-    if isinstance(modules, list):
-        for module in modules:
-            kind = module.get("type", "")
-            if kind.endswith("Pooling"):
-                cfg = _read_json(path / module.get("path", "") / "config.json")
-                if cfg.get("pooling_mode_lasttoken"):
-                    meta["pooling"] = "last_token"
-                elif cfg.get("pooling_mode_cls_token"):
-                    meta["pooling"] = "cls"
-                elif cfg.get("pooling_mode_mean_tokens"):
-                    meta["pooling"] = "mean"
-            if kind.endswith("Normalize"):
-                meta["normalize"] = True
-        meta.setdefault("normalize", False)
-    sbert = _read_json(path / "sentence_bert_config.json")
-    if sbert.get("max_seq_length"):
-        meta["max_seq_length"] = int(sbert["max_seq_length"])
-    for ours, theirs in (("max_query_length", "query_length"), ("max_doc_length", "document_length")):
-        if sbert.get(theirs):
-            meta[ours] = int(sbert[theirs])
-    st_config = _read_json(path / "config_sentence_transformers.json")
-    if st_config.get("prompts"):
-        meta["prompts"] = st_config["prompts"]
-    meta.update(_read_json(path / META_FILE))
-    return meta
-
-
 def is_encoder(config: Any) -> bool:
     """True for masked-LM (BERT-family) backbones: mean/CLS pooling, full fine-tuning."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
@@ -158,6 +134,55 @@ def default_device() -> torch.device:
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def _load_sentence_transformers(
+    path: Path, *, dtype: torch.dtype, device: torch.device, trust_remote_code: bool, pooling_given: bool
+) -> tuple[nn.Module, Any, dict[str, Any]]:
+    """Load a sentence-transformers directory with `SentenceTransformer` itself (weights read once).
+
+    Returns its backbone, its tokenizer and what its modules say: pooling, normalisation, max lengths.
+    This class computes exactly Transformer -> [Pooling] -> [Normalize]; any other module (a Dense layer,
+    a static embedding, a router, a pooling mode without an equivalent here) is a ConfigError rather than
+    silently dropped. A Pooling module is not checked when the caller chose the pooling itself.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
+
+    with _quiet_transformers():
+        st = SentenceTransformer(str(path), device=str(device), trust_remote_code=trust_remote_code,
+                                 local_files_only=True, model_kwargs={"dtype": dtype})
+    (first_name, first), *rest = st.named_children()
+    if not (isinstance(first, Transformer) and first.transformer_task == "feature-extraction" and first.tokenizer):
+        raise ConfigError(f"{path}: module {first_name} ({type(first).__name__}) is not a text Transformer "
+                          "feature extractor, which is what an Embedder runs")
+    meta: dict[str, Any] = {"normalize": False}
+    theirs_to_ours = {st_name: ours for ours, st_name in ST_POOLING.items()}
+    for name, module in rest:
+        if isinstance(module, Pooling) and "pooling" not in meta:
+            meta["pooling"] = theirs_to_ours.get(module.pooling_mode) if module.include_prompt else None
+            if meta["pooling"] is None and not pooling_given:
+                raise ConfigError(
+                    f"{path}: module {name} (Pooling {module.pooling_mode!r}, include_prompt="
+                    f"{module.include_prompt}) has no equivalent here (supported: {list(POOLINGS)} including the "
+                    "prompt); pass pooling= to override it"
+                )
+        elif isinstance(module, Normalize):
+            meta["normalize"] = True
+        else:
+            raise ConfigError(f"{path}: module {name} ({type(module).__name__}) cannot be represented by an "
+                              "Embedder (only Transformer, Pooling and Normalize can)")
+    if meta.get("pooling") is None:
+        meta.pop("pooling", None)
+    max_seq_length = first.max_seq_length
+    if max_seq_length and max_seq_length < VERY_LARGE_INTEGER:  # the tokenizer's "no limit" is no saved length
+        meta["max_seq_length"] = int(max_seq_length)
+    for ours, length in (("max_query_length", first.query_length), ("max_doc_length", first.document_length)):
+        if length:
+            meta[ours] = int(length)
+    return first.model, first.tokenizer, meta
+
+
 class Embedder(nn.Module):
     """Text -> L2-normalised vector, for queries (with instruction) and documents (without).
 
@@ -192,43 +217,53 @@ class Embedder(nn.Module):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-
         if pooling is not None and pooling not in POOLINGS:
             raise ConfigError(f"pooling {pooling!r} is not one of {list(POOLINGS)}")
         if dtype not in DTYPES:
             raise ConfigError(f"dtype {dtype!r} is not one of {list(DTYPES)}")
         path, resolved_revision = resolve_model_path(model_name_or_path, revision)
-        meta = _read_st_meta(path)
-        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+        ours = _read_json(path / META_FILE)
         self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else str(path)
         self.revision = resolved_revision
-        self.pooling: str = pooling or meta.get("pooling") or ("mean" if is_encoder(config) else "last_token")
-        self.normalize = bool(meta.get("normalize", True) if normalize is None else normalize)
-        self.query_template = query_template or meta.get("query_template") or DEFAULT_QUERY_TEMPLATE
+        self.query_template = query_template or ours.get("query_template") or DEFAULT_QUERY_TEMPLATE
         if "{query}" not in self.query_template:
             raise ConfigError(f"query_template {self.query_template!r} must contain '{{query}}'")
-        self.instruction = instruction if instruction is not None else meta.get("instruction")
-        saved_max = meta.get("max_seq_length")
-        self.max_query_length = int(
-            max_query_length or meta.get("max_query_length") or saved_max or DEFAULT_MAX_LENGTH
-        )
-        self.max_doc_length = int(
-            max_doc_length or meta.get("max_doc_length") or saved_max or DEFAULT_MAX_LENGTH
-        )
+        self.instruction = instruction if instruction is not None else ours.get("instruction")
         self.dtype_name = dtype
         self.batch_size = batch_size
         self.device_ = torch.device(device) if device else default_device()
         if dtype == "fp16" and self.device_.type != "cuda":
             raise ConfigError("dtype fp16 needs a CUDA device; use bf16 on CPU")
+        self.trust_remote_code = trust_remote_code
+        self.source_path = path
 
         weight_dtype = torch.float32
         if self.device_.type == "cuda" and dtype != "fp32":
             weight_dtype = torch.bfloat16 if dtype == "bf16" else torch.float16
-        self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        self.trust_remote_code = trust_remote_code
-        with _quiet_transformers():
-            self.backbone = AutoModel.from_pretrained(path, dtype=weight_dtype, trust_remote_code=trust_remote_code)
+        if (path / "modules.json").is_file():  # a sentence-transformers directory: loaded by sentence-transformers
+            self.backbone, self.tokenizer, saved = _load_sentence_transformers(
+                path, dtype=weight_dtype, device=self.device_, trust_remote_code=trust_remote_code,
+                pooling_given=pooling is not None,
+            )
+        else:  # a plain HF directory (no sentence-transformers import on this path)
+            from transformers import AutoModel, AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+            with _quiet_transformers():
+                self.backbone = AutoModel.from_pretrained(path, dtype=weight_dtype, trust_remote_code=trust_remote_code)
+            saved = {}
+        saved.update(ours)  # reasonembed.json over sentence-transformers' values
+        self.pooling: str = pooling or saved.get("pooling") or (
+            "mean" if is_encoder(self.backbone.config) else "last_token"
+        )
+        self.normalize = bool(saved.get("normalize", True) if normalize is None else normalize)
+        saved_max = saved.get("max_seq_length")
+        self.max_query_length = int(
+            max_query_length or saved.get("max_query_length") or saved_max or DEFAULT_MAX_LENGTH
+        )
+        self.max_doc_length = int(
+            max_doc_length or saved.get("max_doc_length") or saved_max or DEFAULT_MAX_LENGTH
+        )
         if self.pooling == "last_token":
             self.tokenizer.padding_side = "left"
             if self.tokenizer.pad_token is None:
@@ -236,7 +271,6 @@ class Embedder(nn.Module):
             ensure_eos_appended(self.tokenizer)
         self.backbone.to(self.device_)
         self.backbone.eval()
-        self.source_path = path
 
     # ------------------------------------------------------------------ text formatting
     def format_query(self, query: str, instruction: str | None = None) -> str:
@@ -409,7 +443,8 @@ class Embedder(nn.Module):
         (`query_length` / `document_length` in `sentence_bert_config.json`, which its `encode_query` /
         `encode_document` apply; plain `encode` cuts at the document length). On top of that: a LoRA backbone
         is merged into a copy first (the live model is untouched), and `reasonembed.json` keeps this class's
-        settings (template, instruction, dtype, fingerprint) plus `extra_meta`.
+        settings (template, instruction, dtype, fingerprint) plus `extra_meta`. `Embedder(path)` reloads it
+        through `SentenceTransformer(path)` and then applies `reasonembed.json`, so it encodes identically.
         """
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.base.modules import Normalize, Transformer
@@ -461,16 +496,21 @@ class Embedder(nn.Module):
 @contextmanager
 def _quiet_transformers() -> Iterator[None]:
     """Silence transformers' load reports and progress bars (a CausalLM checkpoint loaded as its base model
-    reports lm_head as unused, which is expected here)."""
+    reports lm_head as unused, which is expected here), and sentence-transformers' info lines ("Loading
+    SentenceTransformer model from ..."), which the CLI's INFO logging would otherwise print on every load."""
     from transformers.utils import logging as hf_logging
 
     previous = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
+    st_logger = logging.getLogger("sentence_transformers")
+    st_level = st_logger.level
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    st_logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
+        st_logger.setLevel(st_level)
         hf_logging.set_verbosity(previous)
         if bars:
             hf_logging.enable_progress_bar()
