@@ -33,7 +33,7 @@ from typing import Any
 
 from reasonembed.corpus import iter_corpus
 from reasonembed.errors import RecordError
-from reasonembed.io import read_jsonl, write_json, write_jsonl
+from reasonembed.io import atomic_write, read_jsonl, write_json, write_jsonl
 
 PARTS = ("train", "eval")
 
@@ -164,7 +164,7 @@ def split_by_theorem(
         summary.theorems[part] = sorted(t for t, p in theorem_part.items() if p == part)
         summary.queries[part] = len(part_examples)
         summary.documents[part] = len(part_docs)
-        (folder / "README.md").write_text(_part_readme(part, source, summary), encoding="utf-8")
+        atomic_write(folder / "README.md", _part_readme(part, source, summary))
     write_json(out / "split.json", summary.to_dict())
     return summary
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from reasonembed.errors import RecordError
 from reasonembed.evaluation.compare import compare, comparison_sentence, comparison_table, score_table
-from reasonembed.io import read_jsonl
+from reasonembed.io import atomic_write, read_jsonl
 from reasonembed.redapter.diagnostics import plot_loss_curves, plot_ri
 from reasonembed.remixer.pipeline import STAGES
 from reasonembed.stages import wall_time_table
@@ -229,5 +229,5 @@ def write_quickstart_report(run: Any, outcomes: dict[str, Any]) -> Path:
     for heading, body in sections:
         parts += [f"## {heading}", "", body.rstrip(), ""]
     path = root / "report.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    atomic_write(path, "\n".join(parts))
     return path

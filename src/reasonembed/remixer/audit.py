@@ -298,7 +298,7 @@ def audit_dataset(
     Then writes `out/audit.json` and `out/judge_audit.png` and returns the result.
     """
     from reasonembed.evaluation.datasets import load_eval_dataset
-    from reasonembed.io import read_jsonl, write_json, write_jsonl
+    from reasonembed.io import atomic_write, read_jsonl, write_json, write_jsonl
     from reasonembed.remixer.common import domain_spec
 
     dataset, out = Path(dataset), Path(out)
@@ -331,5 +331,5 @@ def audit_dataset(
     result = audit_judgements(read_jsonl(judgements), pairs, threshold, seed=seed)
     write_json(out / "audit.json", {**result.to_dict(), "dataset": str(dataset), "judgements": str(judgements)})
     plot_score_histogram(result, out / "judge_audit.png")
-    (out / "audit.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
+    atomic_write(out / "audit.md", result.to_markdown() + "\n")
     return result
