@@ -137,7 +137,8 @@ def comparison_table(results: Results, base: str, systems: Sequence[str], labels
                      metric: str = "ndcg@10") -> tuple[str, list[str]]:
     """Per system and dataset: difference to `base` (points) with its 95% interval and verdict; plus sentences."""
     labels = labels or {}
-    lines = [f"| system | query set | Δ {metric} vs {base} | 95% CI | verdict |", "|---|---|---|---|---|"]
+    shown = {"ndcg@10": "nDCG@10"}.get(metric, metric)
+    lines = [f"| system | query set | Δ {shown} vs {base} | 95% CI | verdict |", "|---|---|---|---|---|"]
     sentences = []
     for system, key, d in compare(results, base, systems, labels, metric):
         label = labels.get(key, key)
