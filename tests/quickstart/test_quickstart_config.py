@@ -31,7 +31,7 @@ def test_synth_section_is_remixers_config_and_the_run_completes_it(tmp_path):
     cfg = load_quickstart_config(None, ["synth.mine.top_k=9", "synth.judge.sampling.max_tokens=64", "seed=5",
                                         f"out={tmp_path}", "llm.batch_size=2"])
     assert isinstance(cfg.synth, SynthConfig) and cfg.synth.generate.max_docs_per_domain == 16
-    s = QuickstartRun(cfg).synth_config()
+    s = QuickstartRun(cfg).synth
     assert (s.mine.top_k, s.mine.search_k, s.judge.sampling.max_tokens, s.judge.sampling.top_k) == (9, 100, 64, 40)
     assert (s.seed, s.llm, s.clean.min_chars) == (5, cfg.llm, 30) and s.assemble.require_reasoning_query
     assert s.clean.decontaminate == [str(tmp_path / "data" / "eval")] and s.run_dir == str(tmp_path / "synth")

@@ -43,7 +43,7 @@ def run_audit(run: Any, folder: Path) -> dict[str, Any]:
     llm = run.judge_llm
     before = llm.accounting.snapshot()
     started = time.perf_counter()
-    gold = audit_dataset(run.synth_config(), run.data / "train", folder, llm=llm, max_queries=cfg.queries,
+    gold = audit_dataset(run.synth, run.data / "train", folder, llm=llm, max_queries=cfg.queries,
                          pos_per_query=cfg.pos_per_query, neg_per_query=cfg.neg_per_query,
                          seed=run.cfg.seed, domain=run.spec.name)
     llm.accounting.dump(folder / "llm_accounting.jsonl", "audit", llm.model, time.perf_counter() - started, since=before)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,11 @@ class QuickstartRun:
         self.root = Path(config.out)
         self.log = log
         self.spec = BRIGHT_DOMAINS[DOMAIN]
-        self.llms = LazyLLMs(self.synth_config())  # built on first use, so a fully reused run never loads one
+        # `synth` completed with what the quickstart decides: its folders, the seed, the LLM, decontamination.
+        self.synth = replace(config.synth, corpus=str(self.data / "train" / "documents.jsonl"),
+                             run_dir=str(self.root / "synth"), domain=DOMAIN, seed=config.seed, llm=config.llm,
+                             clean=replace(config.synth.clean, decontaminate=[str(self.data / "eval")]))
+        self.llms = LazyLLMs(self.synth)  # built on first use, so a fully reused run never loads one
 
     # ------------------------------------------------------------------ shared pieces
     @property
@@ -49,15 +53,6 @@ class QuickstartRun:
     def judge_llm(self) -> Any:
         """The synthesis run's judge (`synth.judge_llm`, else `llm`): the audit grades this one."""
         return self.llms.get("judge")
-
-    def synth_config(self) -> Any:
-        """`synth` completed with what the quickstart decides: its folders, the seed, the LLM, decontamination."""
-        from dataclasses import replace
-
-        s = self.cfg.synth
-        return replace(s, corpus=str(self.data / "train" / "documents.jsonl"), run_dir=str(self.root / "synth"),
-                       domain=DOMAIN, seed=self.cfg.seed, llm=self.cfg.llm,
-                       clean=replace(s.clean, decontaminate=[str(self.data / "eval")]))
 
     # ------------------------------------------------------------------ stages
     def prepare(self, folder: Path) -> dict[str, Any]:
@@ -159,7 +154,7 @@ class QuickstartRun:
     def build(self) -> Pipeline:
         from reasonembed.remixer.pipeline import llm_identity, synth_stages
 
-        c, s = self.cfg, self.synth_config()
+        c, s = self.cfg, self.synth
         judge_id = llm_identity(s.judge_llm or s.llm)
         n_docs, n_cand = s.generate.max_docs_per_domain, s.mine.top_k
         per_call = {"local": 2.3, "openai": 0.05}[c.llm.backend]  # s per call at these token limits (2 cores, batch 8)
