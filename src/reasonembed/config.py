@@ -125,8 +125,10 @@ def _build(cls: type[T], data: dict[str, Any], where: str, base: Any = None) -> 
     kwargs = {}
     for key, value in data.items():
         at = f"{where + '.' if where else ''}{key}"
-        current = getattr(base, key) if base is not None else _default(fields[key])
-        if isinstance(value, dict) and dataclasses.is_dataclass(current) and not isinstance(current, type):
+        current = None
+        if isinstance(value, dict):  # a section given in part: start from its current value, if it is one
+            current = getattr(base, key) if base is not None else _default(fields[key])
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
             kwargs[key] = _build(type(current), value, at, current)
         else:
             kwargs[key] = _coerce(value, hints[key], at)
